@@ -129,12 +129,15 @@ class ConvGeometry:
         """
         if self.transposed:
             positions = self.batch * math.prod(self.in_spatial)
-            return positions * self.in_channels * (self.out_channels // self.groups) * (
-                self.kernel_volume
+            return (
+                positions
+                * self.in_channels
+                * (self.out_channels // self.groups)
+                * (self.kernel_volume)
             )
         positions = self.batch * math.prod(self.out_spatial)
-        return positions * self.out_channels * (self.in_channels // self.groups) * (
-            self.kernel_volume
+        return (
+            positions * self.out_channels * (self.in_channels // self.groups) * (self.kernel_volume)
         )
 
     @property

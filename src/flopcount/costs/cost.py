@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["Cost", "ZERO"]
+__all__ = ["ZERO", "Cost"]
 
 
 @dataclass(frozen=True, slots=True)
