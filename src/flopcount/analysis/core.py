@@ -1,0 +1,59 @@
+"""The analysis pass: cost every node of a `Graph` once and collect a `Report`."""
+
+from __future__ import annotations
+
+from flopcount.costs.conventions import get_convention
+from flopcount.costs import REGISTRY, ZERO, Cost
+from flopcount.errors import CostError, FlopcountError
+from flopcount.ir import Graph, Node
+from flopcount.report.report import NodeRow, Report
+
+__all__ = ["analyze_graph", "node_cost"]
+
+
+def _traffic(node: Node) -> Cost:
+    """Parameters read and bytes moved by ``node``, from its tensor specs alone."""
+    params = sum(t.numel for t in node.inputs if t.kind == "parameter")
+    return Cost(
+        params=params,
+        bytes_read=sum(t.nbytes for t in node.inputs),
+        bytes_written=sum(t.nbytes for t in node.outputs),
+    )
+
+
+def node_cost(node: Node) -> tuple[str, Cost]:
+    """``(status, cost)`` of one node: arithmetic from the registry plus traffic from specs.
+
+    An unsupported node still reports its traffic (its bytes are real) but no arithmetic.
+    """
+    status = REGISTRY.status(node.op, node.domain)
+    try:
+        arithmetic = REGISTRY.cost(node)
+    except FlopcountError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
+        raise CostError(
+            f"cannot cost {node.op} node {node.name or '<unnamed>'} in scope "
+            f"{node.scope or '<top>'} with inputs {[t.shape for t in node.inputs]}: {exc}"
+        ) from exc
+    return status, (arithmetic or ZERO) + _traffic(node)
+
+
+def analyze_graph(graph: Graph, convention: str = "flops", model: str = "") -> Report:
+    """Cost every node of ``graph`` and return the `Report` (no printing, no side effects)."""
+    get_convention(convention)  # fail early on a typo
+    rows = []
+    for index, node in enumerate(graph.nodes):
+        status, cost = node_cost(node)
+        rows.append(NodeRow(index, node, status, cost))  # type: ignore[arg-type]
+    numels = {name: spec.numel for name, spec in graph.parameters.items()}
+    return Report(
+        model=model or graph.name,
+        framework=graph.framework,
+        convention=convention,
+        rows=rows,
+        params=sum(numels.values()),
+        buffers=sum(spec.numel for spec in graph.buffers.values()),
+        param_numels=numels,
+        notes=list(graph.notes),
+    )

@@ -1,0 +1,47 @@
+"""`flopcount.analyze`: the one entry point of the analyzer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flopcount.analysis.core import analyze_graph
+from flopcount.frontends.load import LoadOptions, lower
+from flopcount.report.report import Report
+
+__all__ = ["analyze"]
+
+
+def analyze(
+    model: Any,
+    *example_inputs: Any,
+    convention: str = "flops",
+    training: bool = False,
+    input_shapes: Mapping[str, Sequence[int]] | Sequence[Sequence[int]] | None = None,
+    dims: Mapping[str, int] | None = None,
+    outputs: Sequence[str] | None = None,
+    signature: str = "serving_default",
+    batch: int | None = None,
+    seq: int | None = None,
+    image_size: int | None = None,
+    name: str | None = None,
+) -> Report:
+    """Analyse ``model`` from shapes alone and return a `Report` (data; nothing is printed).
+
+    ``model`` is a ``torch.nn.Module`` (with ``example_inputs``: tensors, meta tensors or shapes),
+    an ``onnx.ModelProto``, a TensorFlow/Keras object, a `flopcount.ir.Graph`, a model file path,
+    or a spec string (``"zoo:resnet50"``, ``"torchvision:resnet50"``, ``"pkg.mod:make_model"``).
+    ``input_shapes`` binds input shapes (by name, or positionally), ``dims`` binds symbolic
+    dimensions by name (ONNX ``dim_param``). ``training=True`` also counts the backward pass.
+    The model is never modified.
+    """
+    options = LoadOptions(training=training, dims=dict(dims or {}), batch=batch, seq=seq,
+                          image_size=image_size, signature=signature,
+                          outputs=list(outputs) if outputs else None)  # fmt: skip
+    if isinstance(input_shapes, Mapping):
+        options.named_shapes = {k: tuple(v) for k, v in input_shapes.items()}
+    elif input_shapes is not None:
+        options.input_shapes = [tuple(s) for s in input_shapes]
+    graph = lower(model, *example_inputs, options=options)
+    label = name or graph.name or type(model).__name__
+    return analyze_graph(graph, convention=convention, model=label)

@@ -1,0 +1,236 @@
+"""Pure renderers: `Report` -> text. Only the CLI prints.
+
+Formats: ``table`` (terminal), ``json`` (versioned schema, exact integers; see
+``docs/formats.md``), ``csv`` (exact integers), ``md`` (Markdown, human-formatted numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from flopcount.errors import FlopcountError
+from flopcount.report.format import format_bytes, format_count, format_shapes
+from flopcount.report.report import Aggregate, NodeRow, Report
+
+__all__ = ["FORMATS", "SCHEMA", "View", "render", "to_dict"]
+
+SCHEMA = "flopcount.report/1"
+By = Literal["scope", "op", "node"]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a tabular rendering shows: grouping, scope depth and row limit."""
+
+    by: By = "scope"
+    depth: int | None = 2
+    limit: int | None = None
+
+
+# -- tabular data shared by table, md and csv ------------------------------------------------
+
+
+def _columns(report: Report, view: View) -> list[str]:
+    extra = [] if report.convention in ("flops", "macs") else [f"{report.convention} {report.unit}"]
+    if view.by == "node":
+        return ["#", "scope", "op", "phase", "inputs", "outputs", "status", "MACs", "FLOPs", *extra]
+    key = "module" if view.by == "scope" else "op"
+    return [key, "nodes", "params", "MACs", "FLOPs", *extra, "bytes", "share"]
+
+
+def _aggregate_cells(report: Report, agg: Aggregate, human: bool) -> list[Any]:
+    share = agg.count / report.total_count if report.total_count else 0.0
+    cells: list[Any] = [agg.key or "(top level)", agg.nodes]
+    if human:
+        cells += [format_count(agg.params, "params") if agg.params else "-",
+                  format_count(agg.cost.macs, "MACs"), format_count(agg.cost.flops, "FLOPs")]  # fmt: skip
+        if report.convention not in ("flops", "macs"):
+            cells.append(format_count(agg.count, report.unit))
+        return [*cells, format_bytes(agg.cost.bytes_total), f"{share:.1%}"]
+    cells += [agg.params, agg.cost.macs, agg.cost.flops]
+    if report.convention not in ("flops", "macs"):
+        cells.append(agg.count)
+    return [*cells, agg.cost.bytes_total, round(share, 6)]
+
+
+def _node_cells(report: Report, row: NodeRow, human: bool) -> list[Any]:
+    node = row.node
+    count = report.conv.count(node, row.cost) if row.status == "costed" else 0
+    cells: list[Any] = [
+        row.index, node.scope or "(top level)", node.op, node.phase,
+        format_shapes([t.shape for t in node.inputs]),
+        format_shapes([t.shape for t in node.outputs]), row.status,
+    ]  # fmt: skip
+    values = [row.cost.macs, row.cost.flops]
+    if report.convention not in ("flops", "macs"):
+        values.append(count)
+    if human:
+        units = ["MACs", "FLOPs", report.unit]
+        return cells + [format_count(v, u) for v, u in zip(values, units)]
+    return cells + values
+
+
+def _table_rows(report: Report, view: View, human: bool) -> list[list[Any]]:
+    if view.by == "node":
+        rows = report.rows[: view.limit] if view.limit else report.rows
+        return [_node_cells(report, r, human) for r in rows]
+    aggs = report.by_op() if view.by == "op" else report.scope_tree(view.depth or 1_000)
+    if view.limit:
+        aggs = aggs[: view.limit]
+    return [_aggregate_cells(report, a, human) for a in aggs]
+
+
+# -- summary lines ---------------------------------------------------------------------------
+
+
+def _summary(report: Report) -> list[str]:
+    total = report.total
+    lines = [
+        f"Total: {format_count(report.total_count, report.unit)} ({report.convention} convention)"
+        f"  |  {format_count(total.macs, 'MACs')}  |  {format_count(total.flops, 'FLOPs')}"
+        f"  |  {format_count(report.params, 'params')}",
+    ]
+    if report.has_backward:
+        fwd, bwd = report.forward, report.backward
+        lines.append(
+            f"Forward: {format_count(fwd.flops, 'FLOPs')} ({format_count(fwd.macs, 'MACs')})  |  "
+            f"Backward: {format_count(bwd.flops, 'FLOPs')} ({format_count(bwd.macs, 'MACs')})"
+        )
+    if report.causal_exact is not None:
+        lines.append(
+            "Causal attention counted dense; with only the unmasked products: "
+            f"{format_count(report.causal_exact.macs, 'MACs')}, "
+            f"{format_count(report.causal_exact.flops, 'FLOPs')}"
+        )
+    lines.append(
+        f"Memory traffic: {format_bytes(total.bytes_read)} read, "
+        f"{format_bytes(total.bytes_written)} written; buffers: {report.buffers:,} elements"
+    )
+    counts = report.status_counts()
+    lines.append(
+        f"Coverage: {report.coverage:.1%} of {len(report.rows)} nodes "
+        f"({counts['costed']} costed, {counts['free']} free, {counts['unsupported']} unsupported)"
+    )
+    if report.unsupported:
+        lines.append("Unsupported ops (not counted; their FLOPs are unknown, not zero):")
+        for u in report.unsupported:
+            where = ", ".join(s or "(top level)" for s in u.scopes[:3])
+            more = f" and {len(u.scopes) - 3} more" if len(u.scopes) > 3 else ""
+            lines.append(f"  {u.op} x{u.count} in {where}{more}")
+    else:
+        lines.append("Unsupported ops: none")
+    lines += [f"Note: {note}" for note in report.notes]
+    return lines
+
+
+def _header(report: Report) -> str:
+    what = f"{report.model} ({report.framework})" if report.framework else report.model
+    return f"flopcount: {what}; units: FLOPs = operations, MACs = multiply-accumulates (1 MAC = 2 FLOPs)"
+
+
+# -- renderers -------------------------------------------------------------------------------
+
+
+def render_table(report: Report, view: View = View()) -> str:
+    """A fixed-width terminal table followed by totals, unsupported ops, coverage and notes."""
+    header = _columns(report, view)
+    body = [[str(c) for c in row] for row in _table_rows(report, view, human=True)]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    numeric = {i for i, h in enumerate(header) if h not in ("module", "op", "scope", "inputs",
+                                                            "outputs", "status", "phase")}  # fmt: skip
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    out = [_header(report), "", line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in body]
+    return "\n".join([*out, "", *_summary(report)]) + "\n"
+
+
+def render_markdown(report: Report, view: View = View()) -> str:
+    """A Markdown table (human-formatted numbers) with the summary as a list."""
+    header = _columns(report, view)
+    rows = _table_rows(report, view, human=True)
+    out = [f"## {_header(report)}", "", "| " + " | ".join(header) + " |",
+           "|" + "|".join("---" for _ in header) + "|"]  # fmt: skip
+    out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+    return "\n".join([*out, "", *(f"- {s.strip()}" for s in _summary(report))]) + "\n"
+
+
+def render_csv(report: Report, view: View = View()) -> str:
+    """CSV with exact integers (no units in cells; the header names the unit)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_columns(report, view))
+    writer.writerows(_table_rows(report, view, human=False))
+    return buffer.getvalue()
+
+
+def _spec_list(specs: Any) -> list[dict[str, Any]]:
+    return [{"shape": list(t.shape), "dtype": t.dtype, "kind": t.kind} for t in specs]
+
+
+def to_dict(report: Report, view: View = View(depth=None)) -> dict[str, Any]:
+    """The JSON document (schema ``flopcount.report/1``, documented in ``docs/formats.md``)."""
+
+    def agg(a: Aggregate) -> dict[str, Any]:
+        return {"key": a.key, "nodes": a.nodes, "count": a.count, "unsupported": a.unsupported,
+                **a.cost.as_dict()}  # fmt: skip
+
+    total = report.total.as_dict() | {"count": report.total_count}
+    return {
+        "schema": SCHEMA,
+        "model": report.model,
+        "framework": report.framework,
+        "convention": report.convention,
+        "unit": report.unit,
+        "total": total,
+        "forward": report.forward.as_dict(),
+        "backward": report.backward.as_dict() if report.has_backward else None,
+        "causal_exact": report.causal_exact.as_dict() if report.causal_exact else None,
+        "params": report.params,
+        "buffers": report.buffers,
+        "by_op": [agg(a) for a in report.by_op()],
+        "scopes": [agg(a) for a in report.scope_tree(view.depth or 1_000)],
+        "nodes": [
+            {"index": r.index, "scope": r.scope, "op": r.op, "domain": r.node.domain,
+             "name": r.node.name, "phase": r.phase, "status": r.status,
+             "inputs": _spec_list(r.node.inputs), "outputs": _spec_list(r.node.outputs),
+             "count": report.conv.count(r.node, r.cost) if r.status == "costed" else 0,
+             **r.cost.as_dict()}  # fmt: skip
+            for r in report.rows
+        ],
+        "unsupported": [{"op": u.op, "count": u.count, "scopes": list(u.scopes)}
+                        for u in report.unsupported],  # fmt: skip
+        "coverage": {"ratio": report.coverage, "nodes": len(report.rows),
+                     **report.status_counts()},  # fmt: skip
+        "notes": report.notes,
+    }
+
+
+def render_json(report: Report, view: View = View(depth=None)) -> str:
+    return json.dumps(to_dict(report, view), indent=1) + "\n"
+
+
+FORMATS: dict[str, Callable[[Report, View], str]] = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+    "md": render_markdown,
+}
+
+
+def render(report: Report, fmt: str = "table", view: View | None = None) -> str:
+    """Render ``report`` in ``fmt`` (one of `FORMATS`)."""
+    try:
+        renderer = FORMATS[fmt]
+    except KeyError:
+        raise FlopcountError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+    return renderer(report, view or View())
