@@ -4,8 +4,8 @@ Model specs (CLI ``MODEL`` and `flopcount.analyze` strings):
 
 - ``zoo:NAME``: a built-in architecture (`flopcount.zoo`), built without weights;
 - ``torchvision:NAME`` / ``timm:NAME``: built without weights when those packages are installed;
-- ``package.module:callable``: a callable returning an ``nn.Module`` (or ``(module, inputs)``),
-  like uvicorn's ``app`` syntax;
+- ``package.module:callable``: a callable returning an ``nn.Module`` (or ``(module, inputs)``,
+  or a ready `Graph`), like uvicorn's ``app`` syntax;
 - a file: ``.onnx`` (ONNX), ``.pb``/``.pbtxt`` (frozen GraphDef), ``.keras``/``.h5`` (Keras), or a
   SavedModel directory.
 
@@ -121,6 +121,8 @@ def _module_spec(spec: str, opts: LoadOptions) -> Graph:
             raise ModelLoadError(f"module {module_name!r} has no attribute {attr!r} ({spec!r})")
         target = getattr(target, part)
     made = target() if callable(target) and not _is_torch_module(target) else target
+    if isinstance(made, Graph):
+        return made
     inputs: tuple[Any, ...] = ()
     if isinstance(made, tuple) and len(made) == 2:
         made, raw = made
