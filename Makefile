@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -r requirements/bench.txt
 	$(PY) benchmarks/conv.py
 	$(PY) benchmarks/analyze.py
 
