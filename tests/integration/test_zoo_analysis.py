@@ -6,7 +6,6 @@ import pytest
 
 import flopcount
 
-pytest.importorskip("torch")  # torch is a test dependency (requirements/torch.txt); never absent in CI
 
 
 def macs(name: str, **sizes: int) -> int:
