@@ -35,9 +35,15 @@ def analyze(
     dimensions by name (ONNX ``dim_param``). ``training=True`` also counts the backward pass.
     The model is never modified.
     """
-    options = LoadOptions(training=training, dims=dict(dims or {}), batch=batch, seq=seq,
-                          image_size=image_size, signature=signature,
-                          outputs=list(outputs) if outputs else None)  # fmt: skip
+    options = LoadOptions(
+        training=training,
+        dims=dict(dims or {}),
+        batch=batch,
+        seq=seq,
+        image_size=image_size,
+        signature=signature,
+        outputs=list(outputs) if outputs else None,
+    )
     if isinstance(input_shapes, Mapping):
         options.named_shapes = {k: tuple(v) for k, v in input_shapes.items()}
     elif input_shapes is not None:

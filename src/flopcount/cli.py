@@ -28,7 +28,10 @@ class UsageError(FlopcountError):
 
 
 def parse_shape(text: str) -> tuple[str | None, tuple[int, ...]]:
-    """``"1x3x224x224"`` -> ``(None, (1, 3, 224, 224))``; ``"ids=1x128"`` -> ``("ids", (1, 128))``."""
+    """``"1x3x224x224"`` -> ``(None, (1, 3, 224, 224))``; ``"ids=1x128"`` -> ``("ids", (1, 128))``.
+
+    ``x`` or ``,`` separates dimensions; an optional ``NAME=`` binds the shape to a named input.
+    """
     name, _, dims = text.rpartition("=")
     if not _SHAPE.match(dims):
         raise UsageError(
@@ -57,17 +60,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact FLOPs, MACs, parameters and memory traffic of a model, from shapes "
         "alone. FLOPs = work; FLOP/s = speed; 1 MAC = 2 FLOPs.",
     )
-    p.add_argument("model", nargs="?", help="zoo:NAME, torchvision:NAME, timm:NAME, "
-                   "package.module:callable, or a .onnx/.pb/.pbtxt/.keras/.h5 file or SavedModel dir")  # fmt: skip
-    p.add_argument("--input-shape", action="append", default=[], metavar="[NAME=]SHAPE",
-                   help="input shape, e.g. 1x3x224x224 or input_ids=1x128 (repeatable)")  # fmt: skip
-    p.add_argument("--dim", action="append", default=[], metavar="NAME=VALUE",
-                   help="bind a symbolic dimension (ONNX dim_param), e.g. --dim seq=128")  # fmt: skip
+    p.add_argument(
+        "model",
+        nargs="?",
+        help="zoo:NAME, torchvision:NAME, timm:NAME, "
+        "package.module:callable, or a .onnx/.pb/.pbtxt/.keras/.h5 file or SavedModel dir",
+    )
+    p.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="[NAME=]SHAPE",
+        help="input shape, e.g. 1x3x224x224 or input_ids=1x128 (repeatable)",
+    )
+    p.add_argument(
+        "--dim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="bind a symbolic dimension (ONNX dim_param), e.g. --dim seq=128",
+    )
     p.add_argument("--batch", type=_positive, help="batch size (zoo models)")
     p.add_argument("--seq", type=_positive, help="sequence length (zoo transformers)")
     p.add_argument("--image-size", type=_positive, help="image side (zoo vision models)")
-    p.add_argument("--convention", default="flops", choices=list(CONVENTIONS),
-                   help="headline count: flops (default), macs, exact, tfprof")  # fmt: skip
+    p.add_argument(
+        "--convention",
+        default="flops",
+        choices=list(CONVENTIONS),
+        help="headline count: flops (default), macs, exact, tfprof",
+    )
     p.add_argument("--by", default="scope", choices=["scope", "op", "node"])
     p.add_argument("--depth", type=_positive, default=2, help="scope depth (default 2)")
     p.add_argument("--limit", type=_positive, help="show at most this many rows")
@@ -106,11 +127,17 @@ def _run(args: argparse.Namespace) -> tuple[str, UnsupportedOpError | None]:
     if positional and named:
         raise UsageError("give every --input-shape with a NAME= or none of them")
     report = analyze(
-        args.model, convention=args.convention, training=args.training,
-        input_shapes=named or positional or None, dims=dict(map(_parse_dim, args.dim)),
-        outputs=args.outputs.split(",") if args.outputs else None, signature=args.signature,
-        batch=args.batch, seq=args.seq, image_size=args.image_size,
-    )  # fmt: skip
+        args.model,
+        convention=args.convention,
+        training=args.training,
+        input_shapes=named or positional or None,
+        dims=dict(map(_parse_dim, args.dim)),
+        outputs=args.outputs.split(",") if args.outputs else None,
+        signature=args.signature,
+        batch=args.batch,
+        seq=args.seq,
+        image_size=args.image_size,
+    )
     text = render(report, args.format, View(by=args.by, depth=args.depth, limit=args.limit))
     if args.strict and report.unsupported:
         ops = ", ".join(f"{u.op} x{u.count}" for u in report.unsupported)
@@ -144,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug:
             traceback.print_exc()
-        print(f"flopcount: internal error: {type(exc).__name__}: {exc} (rerun with --debug and "
-              "report it)", file=sys.stderr)  # fmt: skip
+        print(
+            f"flopcount: internal error: {type(exc).__name__}: {exc} (rerun with --debug and "
+            "report it)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL

@@ -70,10 +70,16 @@ def test_report_and_strict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
 def test_python_dash_m_matches_console_script() -> None:
     env_path = f"{HERE}"
     cmd = [sys.executable, "-m", "flopcount", "graph_models:tiny", "--format", "csv", "--by", "op"]
-    via_m = subprocess.run(cmd, capture_output=True, text=True, env={"PYTHONPATH": env_path},
-                           check=False)  # fmt: skip
+    via_m = subprocess.run(
+        cmd, capture_output=True, text=True, env={"PYTHONPATH": env_path}, check=False
+    )
     assert via_m.returncode == 0, via_m.stderr
     script = Path(sys.executable).with_name("flopcount")
-    via_script = subprocess.run([str(script), *cmd[3:]], capture_output=True, text=True,
-                                env={"PYTHONPATH": env_path}, check=False)  # fmt: skip
+    via_script = subprocess.run(
+        [str(script), *cmd[3:]],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": env_path},
+        check=False,
+    )
     assert via_script.stdout == via_m.stdout and "MatMul" in via_m.stdout

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 import flopcount
-
 
 
 def macs(name: str, **sizes: int) -> int:

@@ -61,8 +61,16 @@ def test_by_scope_and_by_op(tiny_graph: Graph) -> None:
 
 def test_json_schema_and_exact_integers(tiny_graph: Graph) -> None:
     doc = json.loads(render(analyze_graph(tiny_graph, convention="macs"), "json"))
-    for key in ("schema", "convention", "total", "by_op", "scopes", "nodes", "unsupported",
-                "coverage"):  # fmt: skip
+    for key in (
+        "schema",
+        "convention",
+        "total",
+        "by_op",
+        "scopes",
+        "nodes",
+        "unsupported",
+        "coverage",
+    ):
         assert key in doc
     assert doc["schema"] == SCHEMA
     assert doc["unit"] == "MACs"
@@ -70,8 +78,11 @@ def test_json_schema_and_exact_integers(tiny_graph: Graph) -> None:
     assert doc["total"]["count"] == CONV_MACS + FC_MACS
     assert doc["total"]["params"] == PARAMS
     assert doc["unsupported"] == [{"op": "FancyOp", "count": 1, "scopes": ["head"]}]
-    assert doc["nodes"][0]["inputs"][1] == {"shape": [4, 3, 3, 3], "dtype": "float32",
-                                            "kind": "parameter"}  # fmt: skip
+    assert doc["nodes"][0]["inputs"][1] == {
+        "shape": [4, 3, 3, 3],
+        "dtype": "float32",
+        "kind": "parameter",
+    }
     assert doc["notes"] == ["batch bound to 1"]
 
 
@@ -93,7 +104,7 @@ def test_table_states_units(tiny_graph: Graph) -> None:
 
 
 def test_bad_convention_and_format(tiny_graph: Graph) -> None:
-    with pytest.raises(RegistryError, match="unknown convention 'gflops'.*flops, macs"):
+    with pytest.raises(RegistryError, match=r"unknown convention 'gflops'.*flops, macs"):
         analyze_graph(tiny_graph, convention="gflops")
     with pytest.raises(FlopcountError, match="unknown format 'xml'"):
         render(analyze_graph(tiny_graph), "xml")

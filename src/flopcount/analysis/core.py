@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flopcount.costs.conventions import get_convention
 from flopcount.costs import REGISTRY, ZERO, Cost
+from flopcount.costs.conventions import get_convention
 from flopcount.errors import CostError, FlopcountError
 from flopcount.ir import Graph, Node
 from flopcount.report.report import NodeRow, Report

@@ -222,10 +222,18 @@ class ConvGeometry:
                     f"stride ({s}) or dilation ({d})"
                 )
         geo = cls(
-            batch=batch, in_channels=c_in, out_channels=c_out, in_spatial=tuple(spatial),
-            kernel=tuple(kernel), stride=stride_t, padding=pads, dilation=dilation_t,
-            groups=groups, transposed=transposed, output_padding=out_pad if transposed else (),
-        )  # fmt: skip
+            batch=batch,
+            in_channels=c_in,
+            out_channels=c_out,
+            in_spatial=tuple(spatial),
+            kernel=tuple(kernel),
+            stride=stride_t,
+            padding=pads,
+            dilation=dilation_t,
+            groups=groups,
+            transposed=transposed,
+            output_padding=out_pad if transposed else (),
+        )
         geo._check_fits(x_shape, w_shape)
         return geo
 

@@ -79,9 +79,11 @@ def _lower_tf(model: Any, opts: LoadOptions) -> Graph:
     from flopcount.frontends import tensorflow as tf_frontend
 
     return tf_frontend.lower(
-        model, input_shapes=opts.named_shapes or None, outputs=opts.outputs,
+        model,
+        input_shapes=opts.named_shapes or None,
+        outputs=opts.outputs,
         signature=opts.signature,
-    )  # fmt: skip
+    )
 
 
 def _zoo(name: str, opts: LoadOptions) -> Graph:
@@ -206,6 +208,7 @@ def lower(model: Any, *example_inputs: Any, options: LoadOptions | None = None) 
     ):
         return _lower_tf(model, opts)
     raise ModelLoadError(
-        f"cannot analyse a {type(model).__module__}.{type(model).__name__}: pass a torch.nn.Module, "
-        "an onnx.ModelProto, a TensorFlow/Keras model, a model file path or a spec like zoo:resnet50"
+        f"cannot analyse a {type(model).__module__}.{type(model).__name__}: pass a "
+        "torch.nn.Module, an onnx.ModelProto, a TensorFlow/Keras model, a model file path or a "
+        "spec like zoo:resnet50"
     )

@@ -25,11 +25,28 @@ TensorKind = Literal["activation", "input", "parameter", "buffer", "constant"]
 
 # Bytes per element of each dtype name flopcount uses (NumPy's spelling, plus bfloat16/float8).
 DTYPE_BYTES: dict[str, float] = {
-    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "float8": 1,
-    "float8_e4m3fn": 1, "float8_e5m2": 1, "complex64": 8, "complex128": 16,
-    "int64": 8, "int32": 4, "int16": 2, "int8": 1, "uint64": 8, "uint32": 4,
-    "uint16": 2, "uint8": 1, "bool": 1, "int4": 0.5, "uint4": 0.5, "string": 0,
-}  # fmt: skip
+    "float64": 8,
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "float8": 1,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
+    "complex64": 8,
+    "complex128": 16,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint64": 8,
+    "uint32": 4,
+    "uint16": 2,
+    "uint8": 1,
+    "bool": 1,
+    "int4": 0.5,
+    "uint4": 0.5,
+    "string": 0,
+}
 
 
 def dtype_bytes(dtype: str) -> float:

@@ -47,8 +47,11 @@ def _aggregate_cells(report: Report, agg: Aggregate, human: bool) -> list[Any]:
     share = agg.count / report.total_count if report.total_count else 0.0
     cells: list[Any] = [agg.key or "(top level)", agg.nodes]
     if human:
-        cells += [format_count(agg.params, "params") if agg.params else "-",
-                  format_count(agg.cost.macs, "MACs"), format_count(agg.cost.flops, "FLOPs")]  # fmt: skip
+        cells += [
+            format_count(agg.params, "params") if agg.params else "-",
+            format_count(agg.cost.macs, "MACs"),
+            format_count(agg.cost.flops, "FLOPs"),
+        ]
         if report.convention not in ("flops", "macs"):
             cells.append(format_count(agg.count, report.unit))
         return [*cells, format_bytes(agg.cost.bytes_total), f"{share:.1%}"]
@@ -62,10 +65,14 @@ def _node_cells(report: Report, row: NodeRow, human: bool) -> list[Any]:
     node = row.node
     count = report.conv.count(node, row.cost) if row.status == "costed" else 0
     cells: list[Any] = [
-        row.index, node.scope or "(top level)", node.op, node.phase,
+        row.index,
+        node.scope or "(top level)",
+        node.op,
+        node.phase,
         format_shapes([t.shape for t in node.inputs]),
-        format_shapes([t.shape for t in node.outputs]), row.status,
-    ]  # fmt: skip
+        format_shapes([t.shape for t in node.outputs]),
+        row.status,
+    ]
     values = [row.cost.macs, row.cost.flops]
     if report.convention not in ("flops", "macs"):
         values.append(count)
@@ -130,7 +137,8 @@ def _summary(report: Report) -> list[str]:
 
 def _header(report: Report) -> str:
     what = f"{report.model} ({report.framework})" if report.framework else report.model
-    return f"flopcount: {what}; units: FLOPs = operations, MACs = multiply-accumulates (1 MAC = 2 FLOPs)"
+    units = "FLOPs = operations, MACs = multiply-accumulates (1 MAC = 2 FLOPs)"
+    return f"flopcount: {what}; units: {units}"
 
 
 # -- renderers -------------------------------------------------------------------------------
@@ -141,12 +149,16 @@ def render_table(report: Report, view: View = View()) -> str:
     header = _columns(report, view)
     body = [[str(c) for c in row] for row in _table_rows(report, view, human=True)]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    numeric = {i for i, h in enumerate(header) if h not in ("module", "op", "scope", "inputs",
-                                                            "outputs", "status", "phase")}  # fmt: skip
+    numeric = {
+        i
+        for i, h in enumerate(header)
+        if h not in ("module", "op", "scope", "inputs", "outputs", "status", "phase")
+    }
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths))
         ).rstrip()
 
     out = [_header(report), "", line(header), line(["-" * w for w in widths])]
@@ -158,8 +170,12 @@ def render_markdown(report: Report, view: View = View()) -> str:
     """A Markdown table (human-formatted numbers) with the summary as a list."""
     header = _columns(report, view)
     rows = _table_rows(report, view, human=True)
-    out = [f"## {_header(report)}", "", "| " + " | ".join(header) + " |",
-           "|" + "|".join("---" for _ in header) + "|"]  # fmt: skip
+    out = [
+        f"## {_header(report)}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
     return "\n".join([*out, "", *(f"- {s.strip()}" for s in _summary(report))]) + "\n"
 
@@ -181,8 +197,13 @@ def to_dict(report: Report, view: View = View(depth=None)) -> dict[str, Any]:
     """The JSON document (schema ``flopcount.report/1``, documented in ``docs/formats.md``)."""
 
     def agg(a: Aggregate) -> dict[str, Any]:
-        return {"key": a.key, "nodes": a.nodes, "count": a.count, "unsupported": a.unsupported,
-                **a.cost.as_dict()}  # fmt: skip
+        return {
+            "key": a.key,
+            "nodes": a.nodes,
+            "count": a.count,
+            "unsupported": a.unsupported,
+            **a.cost.as_dict(),
+        }
 
     total = report.total.as_dict() | {"count": report.total_count}
     return {
@@ -200,17 +221,29 @@ def to_dict(report: Report, view: View = View(depth=None)) -> dict[str, Any]:
         "by_op": [agg(a) for a in report.by_op()],
         "scopes": [agg(a) for a in report.scope_tree(view.depth or 1_000)],
         "nodes": [
-            {"index": r.index, "scope": r.scope, "op": r.op, "domain": r.node.domain,
-             "name": r.node.name, "phase": r.phase, "status": r.status,
-             "inputs": _spec_list(r.node.inputs), "outputs": _spec_list(r.node.outputs),
-             "count": report.conv.count(r.node, r.cost) if r.status == "costed" else 0,
-             **r.cost.as_dict()}  # fmt: skip
+            {
+                "index": r.index,
+                "scope": r.scope,
+                "op": r.op,
+                "domain": r.node.domain,
+                "name": r.node.name,
+                "phase": r.phase,
+                "status": r.status,
+                "inputs": _spec_list(r.node.inputs),
+                "outputs": _spec_list(r.node.outputs),
+                "count": report.conv.count(r.node, r.cost) if r.status == "costed" else 0,
+                **r.cost.as_dict(),
+            }
             for r in report.rows
         ],
-        "unsupported": [{"op": u.op, "count": u.count, "scopes": list(u.scopes)}
-                        for u in report.unsupported],  # fmt: skip
-        "coverage": {"ratio": report.coverage, "nodes": len(report.rows),
-                     **report.status_counts()},  # fmt: skip
+        "unsupported": [
+            {"op": u.op, "count": u.count, "scopes": list(u.scopes)} for u in report.unsupported
+        ],
+        "coverage": {
+            "ratio": report.coverage,
+            "nodes": len(report.rows),
+            **report.status_counts(),
+        },
         "notes": report.notes,
     }
 
@@ -219,11 +252,21 @@ def render_json(report: Report, view: View = View(depth=None)) -> str:
     return json.dumps(to_dict(report, view), indent=1) + "\n"
 
 
+def render_html(report: Report, view: View = View()) -> str:
+    """One self-contained HTML file (`flopcount.report.html`)."""
+    from flopcount.report.html import render_html as html
+
+    return html(
+        report, depth=1, roofline=report.roofline_points, roof=report.roof, limit=view.limit
+    )
+
+
 FORMATS: dict[str, Callable[[Report, View], str]] = {
     "table": render_table,
     "json": render_json,
     "csv": render_csv,
     "md": render_markdown,
+    "html": render_html,
 }
 
 
@@ -232,5 +275,7 @@ def render(report: Report, fmt: str = "table", view: View | None = None) -> str:
     try:
         renderer = FORMATS[fmt]
     except KeyError:
-        raise FlopcountError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+        raise FlopcountError(
+            f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
+        ) from None
     return renderer(report, view or View())

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from flopcount.costs.conventions import Convention, get_convention
 from flopcount.costs.cost import ZERO, Cost
@@ -81,6 +82,8 @@ class Report:
     param_numels: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     causal_exact: Cost | None = None
+    roofline_points: list[Any] | None = None  # flopcount.report.html.RooflinePoint, --hardware
+    roof: tuple[float, float] | None = None  # (peak FLOP/s, bandwidth bytes/s)
 
     # -- conventions -------------------------------------------------------------------------
     @property
@@ -94,10 +97,7 @@ class Report:
     def with_convention(self, name: str) -> Report:
         """The same analysis viewed under another convention."""
         get_convention(name)
-        return Report(
-            self.model, self.framework, name, self.rows, self.params, self.buffers,
-            self.param_numels, self.notes, self.causal_exact,
-        )  # fmt: skip
+        return replace(self, convention=name)
 
     def count_of(self, rows: Iterable[NodeRow]) -> int:
         """Headline count (in `unit`) of ``rows`` under this report's convention."""
@@ -213,13 +213,8 @@ class Report:
         """Rows, optionally only those whose op is in ``ops``."""
         return [r for r in self.rows if ops is None or r.op in ops]
 
-    def _repr_html_(self) -> str:  # Jupyter
+    def _repr_html_(self) -> str:
+        """Jupyter displays a report as the HTML report."""
         from flopcount.report.render import render
 
-        return render(self, "html") if _has_html() else "<pre>" + render(self, "table") + "</pre>"
-
-
-def _has_html() -> bool:
-    from flopcount.report.render import FORMATS
-
-    return "html" in FORMATS
+        return render(self, "html")
