@@ -50,7 +50,8 @@ def same_padding(
 
         total = max((ceil(in / stride) - 1) * stride + (kernel - 1) * dilation + 1 - in, 0)
     """
-    total = max((math.ceil(in_size / stride) - 1) * stride + (kernel - 1) * dilation + 1 - in_size, 0)
+    span = (kernel - 1) * dilation + 1
+    total = max((math.ceil(in_size / stride) - 1) * stride + span - in_size, 0)
     small, large = total // 2, total - total // 2
     return (large, small) if lower else (small, large)
 

@@ -79,17 +79,26 @@ def _sdpa_dims(node: Node) -> AttentionDims:
     if len(k) == len(q) and any(qb % kb for qb, kb in zip(q[:-2], k[:-2])):
         raise cost_error(node, "K/V batch or head dims must divide Q's (grouped-query attention)")
     return AttentionDims(
-        math.prod(q[:-2]), q[-2], k[-2], q[-1], v[-1], offset=0,
-        mask=optional_input(node, 3) is not None, causal=bool(node.attr("is_causal", False)),
-    )  # fmt: skip
+        math.prod(q[:-2]),
+        q[-2],
+        k[-2],
+        q[-1],
+        v[-1],
+        offset=0,
+        mask=optional_input(node, 3) is not None,
+        causal=bool(node.attr("is_causal", False)),
+    )
 
 
 def _split_heads(node: Node, hidden: int, key: str) -> tuple[int, int]:
     """(heads, head size) of a 3-D ai.onnx Attention operand of width ``hidden``."""
     heads = node.attr(key)
     if not isinstance(heads, int) or heads < 1 or hidden % heads:
-        raise cost_error(node, f"3-D inputs need attribute {key} dividing the width {hidden}",
-                         f"set {key} (the ONNX Attention spec requires it for 3-D Q, K, V)")  # fmt: skip
+        raise cost_error(
+            node,
+            f"3-D inputs need attribute {key} dividing the width {hidden}",
+            f"set {key} (the ONNX Attention spec requires it for 3-D Q, K, V)",
+        )
     return heads, hidden // heads
 
 
@@ -107,15 +116,24 @@ def _onnx_dims(node: Node) -> AttentionDims:
     else:
         (hq, tq, d), (hkv, tk, dk), dv = q[1:], k[1:], v[3]
     if dk != d or hq % hkv or v[-2] != k[-2]:
-        raise cost_error(node, f"Q head size {d}, K head size {dk}, {hq} query heads and {hkv} "
-                         "KV heads do not fit the ONNX Attention spec")  # fmt: skip
+        raise cost_error(
+            node,
+            f"Q head size {d}, K head size {dk}, {hq} query heads and {hkv} "
+            "KV heads do not fit the ONNX Attention spec",
+        )
     past = optional_input(node, 4)
     past_len = past.shape[2] if past is not None and past.rank == 4 else 0
     return AttentionDims(
-        q[0] * hq, tq, tk + past_len, d, dv, offset=past_len,
-        mask=optional_input(node, 3) is not None, causal=bool(int_attr(node, "is_causal", 0)),
+        q[0] * hq,
+        tq,
+        tk + past_len,
+        d,
+        dv,
+        offset=past_len,
+        mask=optional_input(node, 3) is not None,
+        causal=bool(int_attr(node, "is_causal", 0)),
         softcap=float(node.attr("softcap", 0.0)) != 0.0,
-    )  # fmt: skip
+    )
 
 
 def attention_dims(node: Node) -> AttentionDims:
@@ -144,8 +162,11 @@ def _attention_cost(dims: AttentionDims, pairs: int, rows: int, per_score: int) 
     """Attention over ``pairs`` (query, key) pairs in ``rows`` non-empty rows per batch-head."""
     bh, scores = dims.batch_heads, dims.batch_heads * pairs
     qk = dot_cost(scores, dims.d)  # one dot of length d per score
-    av = Cost(macs=scores * dims.dv, flops=2 * scores * dims.dv,
-              flops_exact=bh * dims.dv * (2 * pairs - rows))  # fmt: skip
+    av = Cost(
+        macs=scores * dims.dv,
+        flops=2 * scores * dims.dv,
+        flops_exact=bh * dims.dv * (2 * pairs - rows),
+    )
     return qk + av + flops(scores * (1 + per_score)) + softmax_rows_cost(scores, bh * rows)
 
 

@@ -68,8 +68,11 @@ def einsum_labels(node: Node) -> tuple[list[Labels], Labels, dict[str, int]]:
     lhs, arrow, rhs = equation.partition("->")
     terms = lhs.split(",")
     if not equation or len(terms) != len(node.inputs):
-        raise cost_error(node, f"equation {equation!r} names {len(terms)} operands but the "
-                         f"node has {len(node.inputs)} inputs")  # fmt: skip
+        raise cost_error(
+            node,
+            f"equation {equation!r} names {len(terms)} operands but the "
+            f"node has {len(node.inputs)} inputs",
+        )
     operands = [_split_term(node, t, spec.rank) for t, spec in zip(terms, node.inputs)]
     sizes = _bind_sizes(node, operands)
     dims = sorted((lab for lab in sizes if lab.startswith(ELLIPSIS)), key=_from_right, reverse=True)

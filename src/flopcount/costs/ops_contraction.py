@@ -86,9 +86,15 @@ def conv_geometry(node: Node, transposed: bool = False) -> ConvGeometry:
         pads = spatial_pads(node, x[2:], kernel, strides, dilations)
     try:
         return ConvGeometry.from_shapes(
-            x, w, stride=strides, padding=pads, dilation=dilations,
-            groups=int_attr(node, "group", 1), transposed=transposed, output_padding=out_pad,
-        )  # fmt: skip
+            x,
+            w,
+            stride=strides,
+            padding=pads,
+            dilation=dilations,
+            groups=int_attr(node, "group", 1),
+            transposed=transposed,
+            output_padding=out_pad,
+        )
     except ConvError as err:
         raise cost_error(node, str(err)) from err
 
@@ -118,8 +124,11 @@ def _matmul_dims(node: Node) -> tuple[int, int, int, int]:
     a2 = (1, *a) if len(a) == 1 else a
     b2 = (*b, 1) if len(b) == 1 else b
     if a2[-1] != b2[-2]:
-        raise cost_error(node, f"inner dimensions differ: A {a} has k={a2[-1]}, B {b} has "
-                         f"k={b2[-2]}", "fix the operand shapes (numpy matmul rules)")  # fmt: skip
+        raise cost_error(
+            node,
+            f"inner dimensions differ: A {a} has k={a2[-1]}, B {b} has k={b2[-2]}",
+            "fix the operand shapes (numpy matmul rules)",
+        )
     batch = math.prod(broadcast(node, [a2[:-2], b2[:-2]]))
     return batch, a2[-2], a2[-1], b2[-1]
 
@@ -147,8 +156,11 @@ def gemm(node: Node) -> Cost:
     m, k = a[::-1] if int_attr(node, "transA", 0) else a
     k_b, n = b[::-1] if int_attr(node, "transB", 0) else b
     if k != k_b:
-        raise cost_error(node, f"inner dimensions differ: A' has K={k}, B' has K={k_b}",
-                         "check transA / transB against the stored shapes")  # fmt: skip
+        raise cost_error(
+            node,
+            f"inner dimensions differ: A' has K={k}, B' has K={k_b}",
+            "check transA / transB against the stored shapes",
+        )
     alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
     c = optional_input(node, 2) if beta != 0.0 else None
     if c is not None:

@@ -61,8 +61,11 @@ def reduced_sizes(node: Node) -> tuple[int, int] | None:
     axes = node.attr("axes")
     if axes is None and optional_input(node, 1) is not None:
         if not node.outputs:
-            raise cost_error(node, "the axes input's value is unknown and there is no output "
-                             "spec", "lower the constant axes into the 'axes' attribute")  # fmt: skip
+            raise cost_error(
+                node,
+                "the axes input's value is unknown and there is no output spec",
+                "lower the constant axes into the 'axes' attribute",
+            )
         return x.numel, node.outputs[0].numel
     if not axes:
         if int_attr(node, "noop_with_empty_axes", 0):
