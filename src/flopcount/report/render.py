@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from flopcount.errors import FlopcountError
-from flopcount.report.format import format_bytes, format_count, format_shapes
+from flopcount.report.format import format_bytes, format_count, format_shapes, format_si
 from flopcount.report.report import Aggregate, NodeRow, Report
 
 __all__ = ["FORMATS", "SCHEMA", "View", "render", "to_dict"]
 
 SCHEMA = "flopcount.report/1"
+INCOMPLETE = " +?"  # marks a count that leaves out unsupported ops
 By = Literal["scope", "op", "node"]
 
 
@@ -46,19 +47,21 @@ def _columns(report: Report, view: View) -> list[str]:
 def _aggregate_cells(report: Report, agg: Aggregate, human: bool) -> list[Any]:
     share = agg.count / report.total_count if report.total_count else 0.0
     cells: list[Any] = [agg.key or "(top level)", agg.nodes]
-    if human:
-        cells += [
-            format_count(agg.params, "params") if agg.params else "-",
-            format_count(agg.cost.macs, "MACs"),
-            format_count(agg.cost.flops, "FLOPs"),
-        ]
-        if report.convention not in ("flops", "macs"):
-            cells.append(format_count(agg.count, report.unit))
-        return [*cells, format_bytes(agg.cost.bytes_total), f"{share:.1%}"]
-    cells += [agg.params, agg.cost.macs, agg.cost.flops]
+    counts = [agg.cost.macs, agg.cost.flops]
+    units = ["MACs", "FLOPs"]
     if report.convention not in ("flops", "macs"):
-        cells.append(agg.count)
-    return [*cells, agg.cost.bytes_total, round(share, 6)]
+        counts.append(agg.count)
+        units.append(report.unit)
+    if not human:
+        return [*cells, agg.params, *counts, agg.cost.bytes_total, round(share, 6)]
+    partial = INCOMPLETE if agg.unsupported else ""  # the group holds ops we could not count
+    return [
+        *cells,
+        format_si(agg.params) if agg.params else "-",
+        *(format_count(c, u) + partial for c, u in zip(counts, units)),
+        format_bytes(agg.cost.bytes_total),
+        f"{share:.1%}",
+    ]
 
 
 def _node_cells(report: Report, row: NodeRow, human: bool) -> list[Any]:
@@ -76,10 +79,11 @@ def _node_cells(report: Report, row: NodeRow, human: bool) -> list[Any]:
     values = [row.cost.macs, row.cost.flops]
     if report.convention not in ("flops", "macs"):
         values.append(count)
-    if human:
-        units = ["MACs", "FLOPs", report.unit]
-        return cells + [format_count(v, u) for v, u in zip(values, units)]
-    return cells + values
+    if not human:
+        return cells + values
+    if row.status == "unsupported":
+        return cells + ["?"] * len(values)
+    return cells + [format_count(v, u) for v, u in zip(values, ["MACs", "FLOPs", report.unit])]
 
 
 def _table_rows(report: Report, view: View, human: bool) -> list[list[Any]]:
@@ -124,7 +128,10 @@ def _summary(report: Report) -> list[str]:
         f"({counts['costed']} costed, {counts['free']} free, {counts['unsupported']} unsupported)"
     )
     if report.unsupported:
-        lines.append("Unsupported ops (not counted; their FLOPs are unknown, not zero):")
+        lines.append(
+            f"Unsupported ops (not counted; their work is unknown, not zero; rows marked "
+            f"{INCOMPLETE.strip()} hold them):"
+        )
         for u in report.unsupported:
             where = ", ".join(s or "(top level)" for s in u.scopes[:3])
             more = f" and {len(u.scopes) - 3} more" if len(u.scopes) > 3 else ""
