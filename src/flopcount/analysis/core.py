@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from flopcount.costs import REGISTRY, ZERO, Cost
+from flopcount.costs.attention import SDPA, attention_causal_exact, attention_dims
 from flopcount.costs.conventions import get_convention
 from flopcount.errors import CostError, FlopcountError
 from flopcount.ir import Graph, Node
 from flopcount.report.report import NodeRow, Report
 
 __all__ = ["analyze_graph", "node_cost"]
+
+ATTENTION_OPS = (SDPA, "Attention")
 
 
 def _traffic(node: Node) -> Cost:
@@ -39,6 +42,21 @@ def node_cost(node: Node) -> tuple[str, Cost]:
     return status, (arithmetic or ZERO) + _traffic(node)
 
 
+def _causal_exact(rows: list[NodeRow]) -> Cost | None:
+    """Totals with causal attention counting only unmasked pairs; None without causal attention.
+
+    The headline stays dense (what the plain algorithm computes; ``docs/conventions.md``).
+    """
+    total, causal = ZERO, False
+    for row in rows:
+        if row.op in ATTENTION_OPS and row.status == "costed" and attention_dims(row.node).causal:
+            total += attention_causal_exact(row.node) + _traffic(row.node)
+            causal = True
+        else:
+            total += row.cost
+    return total if causal else None
+
+
 def analyze_graph(graph: Graph, convention: str = "flops", model: str = "") -> Report:
     """Cost every node of ``graph`` and return the `Report` (no printing, no side effects)."""
     get_convention(convention)  # fail early on a typo
@@ -56,4 +74,5 @@ def analyze_graph(graph: Graph, convention: str = "flops", model: str = "") -> R
         buffers=sum(spec.numel for spec in graph.buffers.values()),
         param_numels=numels,
         notes=list(graph.notes),
+        causal_exact=_causal_exact(rows),
     )
