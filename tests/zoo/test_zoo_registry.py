@@ -171,3 +171,14 @@ def test_importing_flopcount_does_not_import_torch() -> None:
     code = "import sys, flopcount; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "gmacs"),
+    [("resnet18", 1.814), ("resnet50", 4.089), ("mobilenet_v2", 0.301), ("vit_b_16", 17.564)],
+)
+def test_torchvision_mac_references(name: str, gmacs: float) -> None:
+    # torchvision weight meta '_ops' (the "GFLOPS" column of its docs) counts MACs at 224x224.
+    value, source = zoo.get(name).reference["macs"]
+    assert value == pytest.approx(gmacs * 1e9)
+    assert f"'_ops' = {gmacs}" in source

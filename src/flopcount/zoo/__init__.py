@@ -170,8 +170,16 @@ def _matmul_operand(sizes: Sizes) -> tuple[InputSpec, ...]:
     return (((25, 16), torch.float32),)
 
 
-_TV = "torchvision {w}.IMAGENET1K_V1 meta"  # torchvision.models weight metadata
-_TV_OPS = " '_ops' (labelled GFLOPS, counts multiply-accumulates), 224x224, batch 1"
+def _torchvision_ref(weights: str, params: int, macs: float) -> dict[str, tuple[int | float, str]]:
+    """Published params and MACs from torchvision's ``{weights}.IMAGENET1K_V1.meta``."""
+    meta = f"torchvision {weights}.IMAGENET1K_V1 meta"
+    return {
+        "params": (params, f"{meta} 'num_params'"),
+        # '_ops' is labelled GFLOPS in torchvision's docs but counts multiply-accumulates.
+        "macs": (macs, f"{meta} '_ops' = {macs / 1e9:g} (GFLOPS column, counts MACs), 224x224"),
+    }
+
+
 _IMAGE_224 = {"batch": 1, "image_size": 224}
 _LLAMA_DEFAULTS = {"batch": 1, "seq": 4096}
 
@@ -191,26 +199,22 @@ _ENTRIES: tuple[ZooEntry, ...] = (
     ZooEntry(
         "resnet18", "ResNet-18 (He et al. 2016), ImageNet classifier", "cnn",
         _fixed(resnet.resnet18), _image, _IMAGE_224,
-        {"params": (11_689_512, _TV.format(w="ResNet18_Weights") + " num_params"),
-         "macs": (1.814e9, _TV.format(w="ResNet18_Weights") + _TV_OPS)},
+        _torchvision_ref("ResNet18_Weights", 11_689_512, 1.814e9),
     ),
     ZooEntry(
         "resnet50", "ResNet-50 v1.5 (He et al. 2016), ImageNet classifier", "cnn",
         _fixed(resnet.resnet50), _image, _IMAGE_224,
-        {"params": (25_557_032, _TV.format(w="ResNet50_Weights") + " num_params"),
-         "macs": (4.089e9, _TV.format(w="ResNet50_Weights") + _TV_OPS)},
+        _torchvision_ref("ResNet50_Weights", 25_557_032, 4.089e9),
     ),
     ZooEntry(
         "mobilenet_v2", "MobileNetV2 1.0 (Sandler et al. 2018), ImageNet classifier", "cnn",
         _fixed(mobilenet.mobilenet_v2), _image, _IMAGE_224,
-        {"params": (3_504_872, _TV.format(w="MobileNet_V2_Weights") + " num_params"),
-         "macs": (0.301e9, _TV.format(w="MobileNet_V2_Weights") + _TV_OPS)},
+        _torchvision_ref("MobileNet_V2_Weights", 3_504_872, 0.301e9),
     ),
     ZooEntry(
         "vit_b_16", "ViT-B/16 (Dosovitskiy et al. 2021), ImageNet classifier", "transformer",
         _vit_b_16, _image, _IMAGE_224,
-        {"params": (86_567_656, _TV.format(w="ViT_B_16_Weights") + " num_params"),
-         "macs": (17.564e9, _TV.format(w="ViT_B_16_Weights") + _TV_OPS)},
+        _torchvision_ref("ViT_B_16_Weights", 86_567_656, 17.564e9),
         multiple_of={"image_size": 16},
     ),
     ZooEntry(
