@@ -131,3 +131,8 @@ def test_malformed_contractions_raise_cost_error(
         cost(op, *shapes, **attrs)
     message = str(info.value)
     assert op in message and "model.block" in message and str(shapes[0]) in message
+
+
+def test_integer_contractions_count_int_ops() -> None:
+    c = cost("MatMul", (4, 8), (8, 2), dtype="int32")
+    assert (c.macs, c.flops, c.int_ops) == (4 * 8 * 2, 0, 2 * 4 * 8 * 2)  # MACs kept, not FLOPs
