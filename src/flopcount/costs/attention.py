@@ -151,6 +151,8 @@ def causal_pairs(tq: int, tk: int, offset: int = 0) -> tuple[int, int]:
     Row i holds clamp(i + 1 + offset, 0, tk) keys; summed in closed form. Example: tq = tk = 4,
     offset 0 gives 1 + 2 + 3 + 4 = 10 = 4 * 5 / 2 pairs in 4 rows.
     """
+    if tk <= 0 or tq <= 0:
+        return 0, 0
     first, last = 1 + offset, tq + offset  # keys seen by the first and the last query
     lo, hi = max(first, 1), min(last, tk)
     ramp = (lo + hi) * (hi - lo + 1) // 2 if hi >= lo else 0
@@ -177,7 +179,8 @@ def attention(node: Node) -> Cost:
     Example: Q, K, V (2, 4, 16, 8) is 2 * 4 * 16 * 16 * (8 + 8) = 32,768 MACs.
     """
     dims = attention_dims(node)
-    return arithmetic(node, _attention_cost(dims, dims.tq * dims.tk, dims.tq, dims.per_score(True)))
+    rows = dims.tq if dims.tk else 0  # rows with at least one key
+    return arithmetic(node, _attention_cost(dims, dims.tq * dims.tk, rows, dims.per_score(True)))
 
 
 def attention_causal_exact(node: Node, offset: int | None = None) -> Cost:

@@ -12,6 +12,7 @@ import math
 
 from flopcount.conv.geometry import ConvGeometry
 from flopcount.costs._common import (
+    arithmetic,
     broadcast,
     cost_error,
     flops,
@@ -104,7 +105,7 @@ def conv_formula(node: Node) -> Cost:
     """N * C_out * prod(out_spatial) dot products of kernel_volume * C_in / group terms, plus
     one bias add per output element when B is given."""
     geo = conv_geometry(node)
-    return conv_cost(geo, bias=optional_input(node, 2) is not None)
+    return arithmetic(node, conv_cost(geo, bias=optional_input(node, 2) is not None))
 
 
 @register("ConvTranspose")
@@ -112,7 +113,7 @@ def conv_transpose_formula(node: Node) -> Cost:
     """Each of the N * C_in * prod(in_spatial) input elements scatters into kernel_volume *
     C_out / group outputs (`ConvGeometry.macs`); plus one bias add per output element."""
     geo = conv_geometry(node, transposed=True)
-    return conv_cost(geo, bias=optional_input(node, 2) is not None)
+    return arithmetic(node, conv_cost(geo, bias=optional_input(node, 2) is not None))
 
 
 def _matmul_dims(node: Node) -> tuple[int, int, int, int]:
@@ -138,7 +139,7 @@ def matmul(node: Node) -> Cost:
     """batch * m * n dot products of length k. Example: (2, 5, 16) @ (16, 9) is 2 * 5 * 9 dots
     of 16 terms: 1,440 MACs."""
     batch, m, k, n = _matmul_dims(node)
-    return matmul_cost(m, k, n, batch=batch)
+    return arithmetic(node, matmul_cost(m, k, n, batch=batch))
 
 
 @register("Gemm")
@@ -167,4 +168,4 @@ def gemm(node: Node) -> Cost:
         broadcast(node, [c.shape, (m, n)])  # validates C against (M, N)
     scale_a = m * n if alpha != 1.0 else 0
     scale_c = c.numel if c is not None and beta != 1.0 else 0
-    return matmul_cost(m, k, n, bias=c is not None) + flops(scale_a + scale_c)
+    return arithmetic(node, matmul_cost(m, k, n, bias=c is not None) + flops(scale_a + scale_c))
