@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import torch  # a test dependency (requirements/torch.txt)
 from costs_helpers import cost
 
-torch = pytest.importorskip("torch", reason="the torch extra provides this oracle")
 F = torch.nn.functional
 
 
