@@ -127,7 +127,7 @@ def test_unknown_name_lists_close_matches_and_known_devices() -> None:
 
 
 def test_peak_for_a_missing_dtype_names_what_exists() -> None:
-    with pytest.raises(HardwareError, match="has no bf16 peak.*fp32, fp16, int8"):
+    with pytest.raises(HardwareError, match=r"has no bf16 peak.*fp32, fp16, int8"):
         get_hardware("t4").peak_for("bfloat16")
 
 

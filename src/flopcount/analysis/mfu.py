@@ -48,21 +48,24 @@ def _step_time(
     step_time_s: float | None, tokens_per_s: float | None, tokens_per_step: int | None
 ) -> float:
     """The step time given directly, or implied by the token rate; both must agree."""
-    if tokens_per_s is not None and tokens_per_step is None:
-        raise HardwareError("mfu: tokens_per_s needs tokens_per_step (tokens in one step)")
-    implied = None if tokens_per_s is None else tokens_per_step / tokens_per_s  # type: ignore[operator]
-    if step_time_s is None and implied is None:
-        raise HardwareError(
-            "mfu: give the step time (step_time_s) or a token rate "
-            "(tokens_per_s with tokens_per_step)"
-        )
-    if step_time_s is not None and implied is not None:
-        if abs(step_time_s - implied) > _CONSISTENT * step_time_s:
+    implied: float | None = None
+    if tokens_per_s is not None:
+        if tokens_per_step is None:
+            raise HardwareError("mfu: tokens_per_s needs tokens_per_step (tokens in one step)")
+        implied = tokens_per_step / tokens_per_s
+    if step_time_s is None:
+        if implied is None:
             raise HardwareError(
-                f"mfu: step_time_s={step_time_s} disagrees with tokens_per_step / tokens_per_s "
-                f"= {implied:.6g} s; give one of them"
+                "mfu: give the step time (step_time_s) or a token rate "
+                "(tokens_per_s with tokens_per_step)"
             )
-    return step_time_s if step_time_s is not None else implied  # type: ignore[return-value]
+        return implied
+    if implied is not None and abs(step_time_s - implied) > _CONSISTENT * step_time_s:
+        raise HardwareError(
+            f"mfu: step_time_s={step_time_s} disagrees with tokens_per_step / tokens_per_s "
+            f"= {implied:.6g} s; give one of them"
+        )
+    return step_time_s
 
 
 def mfu(
