@@ -11,7 +11,7 @@ import math
 import pytest
 
 from flopcount.analysis.hardware import Hardware, get_hardware
-from flopcount.analysis.roofline import RooflineOptions, node_dtype, roofline
+from flopcount.analysis.roofline import RooflineOptions, get_preset, node_dtype, roofline
 from flopcount.costs import Cost
 from flopcount.errors import HardwareError
 from flopcount.ir import Node, TensorSpec
@@ -164,3 +164,25 @@ def test_h100_ridge_point() -> None:
     result = roofline([matmul(8192, "bfloat16")], get_hardware("h100"))
     assert result.ridge_point == pytest.approx(989.4e12 / 3.35e12)
     assert result.rows[0].bound == "compute"  # 8192^3*2 / (3*8192^2*2) = 2731 FLOP/byte
+
+
+def test_presets_are_named_and_off_by_default() -> None:
+    assert get_preset("none") == RooflineOptions()
+    eager = get_preset("eager-gpu")
+    # Measured on an H200: bf16 GEMM 787.5 / 989.4 = 0.80, copy 4.26 / 4.8 = 0.89 (docs).
+    assert (eager.default_compute_efficiency, eager.memory_efficiency) == (0.8, 0.9)
+    assert eager.launch_overhead_s == pytest.approx(10e-6)
+    assert get_preset("graph-gpu").cache_bytes == 0  # the cache rule did not validate
+    with pytest.raises(HardwareError, match="eager-gpu"):
+        get_preset("eager")
+
+
+def test_eager_preset_on_a_tiny_op() -> None:
+    # A 4096-element bf16 Add moves 3 * 2 * 4096 = 24,576 bytes: 24,576 / (0.9 * 4.8e12)
+    # = 5.7 ns of memory time, so the 10 us launch overhead is the whole estimate, as measured
+    # (9.7 us on the H200).
+    x, y = TensorSpec((4096,), "bfloat16", "x"), TensorSpec((4096,), "bfloat16", "y")
+    node = Node("Add", (x, x), (y,))
+    cost = Cost(flops=4096, bytes_read=2 * 2 * 4096, bytes_written=2 * 4096)
+    result = roofline([(node, cost)], get_hardware("h200"), options=get_preset("eager-gpu"))
+    assert result.total_time_s == pytest.approx(10e-6 + 3 * 2 * 4096 / (0.9 * 4.8e12))
