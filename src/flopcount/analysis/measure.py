@@ -18,6 +18,7 @@ Achieved rates are what real kernels reach on this machine, so a profile is a re
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -148,6 +149,13 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _torch_version() -> str:
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
 def _torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
@@ -200,7 +208,7 @@ def _profile(measured: dict[str, float], plan: MeasurePlan, cores: int, torch_on
     bandwidth = max(measured[f"stream_{k}"] for k in STREAM_BYTES_PER_ELEMENT)
     host = socket.gethostname()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    libraries = f"numpy {np.__version__}" + (", torch" if torch_on else "")
+    libraries = f"numpy {np.__version__}" + (f", torch {_torch_version()}" if torch_on else "")
     notes = (
         f"Achieved, not theoretical: median of {plan.gemm_repeats} GEMMs of n={plan.gemm_n} "
         f"({libraries}); STREAM Copy/Scale/Add best of {plan.stream_trials} on 3 arrays of "
