@@ -24,12 +24,12 @@ import os
 import platform
 import socket
 import statistics
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -70,9 +70,9 @@ def _median_time(run: Callable[[], Any], repeats: int) -> float:
     run()  # warm-up: page faults, BLAS thread start-up, kernel selection
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = perf_counter()
         run()
-        times.append(time.perf_counter() - start)
+        times.append(perf_counter() - start)
     return statistics.median(times)
 
 
@@ -123,9 +123,9 @@ def _stream(kernel: str, arrays: list[np.ndarray], threads: int, trials: int) ->
     best = float("inf")
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for trial in range(trials + 1):
-            start = time.perf_counter()
+            start = perf_counter()
             list(pool.map(chunk, bounds))
-            elapsed = time.perf_counter() - start
+            elapsed = perf_counter() - start
             if trial:
                 best = min(best, elapsed)
     return STREAM_BYTES_PER_ELEMENT[kernel] * n / best
