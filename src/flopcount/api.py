@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flopcount.analysis.core import analyze_graph
+from flopcount.analysis.hardware import Hardware
 from flopcount.frontends.load import LoadOptions, lower
 from flopcount.report.report import Report
 
@@ -25,6 +26,9 @@ def analyze(
     seq: int | None = None,
     image_size: int | None = None,
     name: str | None = None,
+    hardware: str | Hardware | None = None,
+    dtype: str | None = None,
+    roofline_preset: str | None = None,
 ) -> Report:
     """Analyse ``model`` from shapes alone and return a `Report` (data; nothing is printed).
 
@@ -33,6 +37,8 @@ def analyze(
     or a spec string (``"zoo:resnet50"``, ``"torchvision:resnet50"``, ``"pkg.mod:make_model"``).
     ``input_shapes`` binds input shapes (by name, or positionally), ``dims`` binds symbolic
     dimensions by name (ONNX ``dim_param``). ``training=True`` also counts the backward pass.
+    ``hardware`` (a name from ``flopcount hw list``, a profile from ``flopcount hw measure``, or
+    a `Hardware`) adds a roofline latency estimate; ``dtype`` picks the peak (``"bf16"``).
     The model is never modified.
     """
     options = LoadOptions(
@@ -50,4 +56,11 @@ def analyze(
         options.input_shapes = [tuple(s) for s in input_shapes]
     graph = lower(model, *example_inputs, options=options)
     label = name or graph.name or type(model).__name__
-    return analyze_graph(graph, convention=convention, model=label)
+    return analyze_graph(
+        graph,
+        convention=convention,
+        model=label,
+        hardware=hardware,
+        dtype=dtype,
+        roofline_preset=roofline_preset,
+    )

@@ -10,8 +10,9 @@ import argparse
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from flopcount.costs.conventions import CONVENTIONS
 from flopcount.errors import FlopcountError, UnsupportedOpError
@@ -98,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--signature", default="serving_default", help="SavedModel signature")
     p.add_argument("--strict", action="store_true", help="exit 3 if any op is unsupported")
     p.add_argument("-o", "--output", type=Path, help="write the report to FILE")
+    p.add_argument(
+        "--hardware",
+        help="roofline latency on a device (`flopcount hw list`) or a "
+        "profile from `flopcount hw measure`",
+    )
+    p.add_argument("--dtype", help="peak FLOP/s to use with --hardware: fp32, bf16, fp16, ...")
+    p.add_argument("--roofline-preset", help="roofline refinements: none, eager-gpu, graph-gpu")
+    p.add_argument("--plot", type=Path, help="write breakdown and roofline charts (.png/.svg)")
     p.add_argument("--list-zoo", action="store_true", help="list the built-in models")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -137,7 +146,14 @@ def _run(args: argparse.Namespace) -> tuple[str, UnsupportedOpError | None]:
         batch=args.batch,
         seq=args.seq,
         image_size=args.image_size,
+        hardware=args.hardware,
+        dtype=args.dtype,
+        roofline_preset=args.roofline_preset,
     )
+    if args.plot:
+        from flopcount.report.plot import plot_report
+
+        plot_report(report, args.plot)
     text = render(report, args.format, View(by=args.by, depth=args.depth, limit=args.limit))
     if args.strict and report.unsupported:
         ops = ", ".join(f"{u.op} x{u.count}" for u in report.unsupported)
@@ -147,12 +163,26 @@ def _run(args: argparse.Namespace) -> tuple[str, UnsupportedOpError | None]:
     return text, None
 
 
+def _dispatch(argv: list[str]) -> tuple[argparse.Namespace, Callable[[], tuple[str, Any]]]:
+    """Pick the sub-command (``hw``, ``mfu``) or the default analysis."""
+    from flopcount import cli_tools
+
+    if argv[:1] == ["hw"]:
+        args = cli_tools.hw_parser().parse_args(argv[1:])
+        return args, lambda: (cli_tools.run_hw(args), None)
+    if argv[:1] == ["mfu"]:
+        args = cli_tools.mfu_parser().parse_args(argv[1:])
+        return args, lambda: (cli_tools.run_mfu(args), None)
+    args = build_parser().parse_args(argv)
+    return args, lambda: _run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script passes it to ``sys.exit``)."""
-    args = build_parser().parse_args(argv)
+    args, job = _dispatch(list(sys.argv[1:] if argv is None else argv))
     try:
-        text, strict_failure = _run(args)
-        if args.output:
+        text, strict_failure = job()
+        if getattr(args, "output", None) and not hasattr(args, "action"):
             args.output.write_text(text)
             print(f"flopcount: wrote {args.output}", file=sys.stderr)
         else:

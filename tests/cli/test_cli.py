@@ -83,3 +83,15 @@ def test_python_dash_m_matches_console_script() -> None:
         check=False,
     )
     assert via_script.stdout == via_m.stdout and "MatMul" in via_m.stdout
+
+
+def test_unknown_hardware_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "graph_models:tiny", "--hardware", "h1000")
+    assert code == 2 and err.count("\n") == 1 and "'h1000'" in err
+
+
+def test_hardware_adds_roofline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "graph_models:tiny", "--hardware", "a100", "--by", "node")
+    assert code == 0
+    assert "Roofline on NVIDIA A100 SXM 80GB (fp32)" in out
+    assert "memory" in out  # a 2x8 @ 8x4 product is far below the ridge point

@@ -12,7 +12,6 @@ import pytest
 from flopcount.analysis import analyze_graph
 from flopcount.ir import Graph
 from flopcount.report import render
-from flopcount.report.html import RooflinePoint
 
 # Collects page errors and console.error calls into the DOM, then sorts the node table by MACs
 # (a click on its header) and records the first row, so --dump-dom shows what happened.
@@ -44,13 +43,7 @@ def _chromium() -> str:
 
 @pytest.fixture
 def html_report(tiny_graph: Graph) -> str:
-    report = analyze_graph(tiny_graph)
-    report.roofline_points = [
-        RooflinePoint("features.conv", 14.0, 2.0e9, "compute"),
-        RooflinePoint("features.act", 0.125, 1.0e8, "memory"),
-    ]
-    report.roof = (1.0e11, 1.0e10)  # 100 GFLOP/s peak, 10 GB/s: ridge at 10 FLOPs/byte
-    return render(report, "html")
+    return render(analyze_graph(tiny_graph, hardware="a100"), "html")
 
 
 def test_html_is_self_contained(html_report: str) -> None:

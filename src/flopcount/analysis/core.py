@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+from flopcount.analysis.hardware import Hardware, get_hardware
+from flopcount.analysis.memory import memory_report
+from flopcount.analysis.roofline import get_preset, roofline
 from flopcount.costs import REGISTRY, ZERO, Cost
 from flopcount.costs.attention import SDPA, attention_causal_exact, attention_dims
 from flopcount.costs.conventions import get_convention
@@ -57,14 +62,32 @@ def _causal_exact(rows: list[NodeRow]) -> Cost | None:
     return total if causal else None
 
 
-def analyze_graph(graph: Graph, convention: str = "flops", model: str = "") -> Report:
-    """Cost every node of ``graph`` and return the `Report` (no printing, no side effects)."""
+def analyze_graph(
+    graph: Graph,
+    convention: str = "flops",
+    model: str = "",
+    hardware: str | Hardware | None = None,
+    dtype: str | None = None,
+    roofline_preset: str | None = None,
+) -> Report:
+    """Cost every node of ``graph`` and return the `Report` (no printing, no side effects).
+
+    With ``hardware`` (a device name from the table, a profile path, or a `Hardware`), the
+    report also carries a roofline latency estimate per node (``dtype`` forces the peak used,
+    ``roofline_preset`` names refinements from `flopcount.analysis.roofline.PRESETS`).
+    """
     get_convention(convention)  # fail early on a typo
     rows = []
     for index, node in enumerate(graph.nodes):
         status, cost = node_cost(node)
         rows.append(NodeRow(index, node, status, cost))  # type: ignore[arg-type]
     numels = {name: spec.numel for name, spec in graph.parameters.items()}
+    device = get_hardware(hardware) if isinstance(hardware, (str, os.PathLike)) else hardware
+    estimate = None
+    if device is not None:
+        options = get_preset(roofline_preset) if roofline_preset else None
+        pairs = [(row.node, row.cost) for row in rows]
+        estimate = roofline(pairs, device, dtype=dtype, options=options)
     return Report(
         model=model or graph.name,
         framework=graph.framework,
@@ -75,4 +98,7 @@ def analyze_graph(graph: Graph, convention: str = "flops", model: str = "") -> R
         param_numels=numels,
         notes=list(graph.notes),
         causal_exact=_causal_exact(rows),
+        memory=memory_report(graph),
+        hardware=device,
+        roofline=estimate,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["format_bytes", "format_count", "format_shapes", "format_si"]
+__all__ = ["format_bytes", "format_count", "format_shapes", "format_si", "format_time"]
 
 _SI = ((10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
@@ -38,3 +38,11 @@ def format_bytes(value: float) -> str:
 def format_shapes(shapes: Sequence[Sequence[int]]) -> str:
     """``[(1, 3, 224, 224), (64, 3, 7, 7)]`` -> ``"1x3x224x224, 64x3x7x7"``."""
     return ", ".join("x".join(str(d) for d in s) if len(s) else "scalar" for s in shapes)
+
+
+def format_time(seconds: float) -> str:
+    """``0.00123`` -> ``"1.23 ms"``; seconds, ms, µs or ns with 3 significant digits."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(seconds) >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns" if seconds else "0 s"

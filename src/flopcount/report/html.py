@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flopcount.report.format import format_bytes, format_count, format_shapes, format_si
 from flopcount.report.report import Report
 
-__all__ = ["RooflinePoint", "render_html"]
+__all__ = ["RooflinePoint", "render_html", "roofline_points"]
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330;max-width:1200px}
@@ -170,21 +170,29 @@ def _node_table(report: Report, limit: int | None) -> str:
     )
 
 
-def render_html(
-    report: Report,
-    depth: int = 1,
-    roofline: Sequence[RooflinePoint] | None = None,
-    roof: tuple[float, float] | None = None,
-    limit: int | None = None,
-) -> str:
-    """The whole report as one offline HTML document.
+def roofline_points(report: Report) -> list[RooflinePoint]:
+    """Each costed node with a roofline estimate as a point: its intensity and FLOP/s."""
+    if report.roofline is None:
+        return []
+    points = []
+    for row, estimate in zip(report.rows, report.roofline.rows):
+        if row.cost.flops and estimate.time_s > 0:
+            label = f"{row.scope or '(top)'} {row.op}"
+            rate = row.cost.flops / estimate.time_s
+            points.append(RooflinePoint(label, estimate.intensity, rate, estimate.bound))
+    return points
 
-    ``roofline`` points and ``roof`` = (peak FLOP/s, bandwidth bytes/s) add the roofline plot.
-    """
+
+def render_html(report: Report, depth: int = 1, limit: int | None = None) -> str:
+    """The whole report as one offline HTML document (roofline plot with ``--hardware``)."""
     from flopcount.report.render import _summary  # one summary text for every format
 
     summary = "".join(f"<li>{_esc(line.strip())}</li>" for line in _summary(report))
-    roof_html = f"<h2>Roofline</h2>{_roofline_svg(roofline, *roof)}" if roofline and roof else ""
+    roof_html = ""
+    if report.roofline is not None and report.hardware is not None:
+        roof = (report.hardware.peak_for(report.roofline.dtype), report.hardware.memory_bandwidth)
+        svg = _roofline_svg(roofline_points(report), *roof)
+        roof_html = f"<h2>Roofline ({_esc(report.hardware.name)})</h2>{svg}"
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>flopcount: {_esc(report.model)}</title><style>{_CSS}</style></head><body>"

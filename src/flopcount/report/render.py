@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from flopcount.errors import FlopcountError
-from flopcount.report.format import format_bytes, format_count, format_shapes, format_si
+from flopcount.report.format import (
+    format_bytes,
+    format_count,
+    format_shapes,
+    format_si,
+    format_time,
+)
 from flopcount.report.report import Aggregate, NodeRow, Report
 
 __all__ = ["FORMATS", "SCHEMA", "View", "render", "to_dict"]
@@ -39,9 +45,12 @@ class View:
 def _columns(report: Report, view: View) -> list[str]:
     extra = [] if report.convention in ("flops", "macs") else [f"{report.convention} {report.unit}"]
     if view.by == "node":
-        return ["#", "scope", "op", "phase", "inputs", "outputs", "status", "MACs", "FLOPs", *extra]
+        timing = ["time", "bound"] if report.roofline else []
+        head = ["#", "scope", "op", "phase", "inputs", "outputs", "status", "MACs", "FLOPs"]
+        return [*head, *extra, *timing]
     key = "module" if view.by == "scope" else "op"
-    return [key, "nodes", "params", "MACs", "FLOPs", *extra, "bytes", "share"]
+    timing = ["time"] if report.roofline else []
+    return [key, "nodes", "params", "MACs", "FLOPs", *extra, "bytes", *timing, "share"]
 
 
 def _aggregate_cells(report: Report, agg: Aggregate, human: bool) -> list[Any]:
@@ -52,14 +61,16 @@ def _aggregate_cells(report: Report, agg: Aggregate, human: bool) -> list[Any]:
     if report.convention not in ("flops", "macs"):
         counts.append(agg.count)
         units.append(report.unit)
+    timing = [] if agg.time_s is None else [agg.time_s]
     if not human:
-        return [*cells, agg.params, *counts, agg.cost.bytes_total, round(share, 6)]
+        return [*cells, agg.params, *counts, agg.cost.bytes_total, *timing, round(share, 6)]
     partial = INCOMPLETE if agg.unsupported else ""  # the group holds ops we could not count
     return [
         *cells,
         format_si(agg.params) if agg.params else "-",
         *(format_count(c, u) + partial for c, u in zip(counts, units)),
         format_bytes(agg.cost.bytes_total),
+        *(format_time(t) for t in timing),
         f"{share:.1%}",
     ]
 
@@ -79,11 +90,16 @@ def _node_cells(report: Report, row: NodeRow, human: bool) -> list[Any]:
     values = [row.cost.macs, row.cost.flops]
     if report.convention not in ("flops", "macs"):
         values.append(count)
+    timing: list[Any] = []
+    if report.roofline:
+        estimate = report.roofline.rows[row.index]
+        timing = [format_time(estimate.time_s) if human else estimate.time_s, estimate.bound]
     if not human:
-        return cells + values
+        return cells + values + timing
     if row.status == "unsupported":
-        return cells + ["?"] * len(values)
-    return cells + [format_count(v, u) for v, u in zip(values, ["MACs", "FLOPs", report.unit])]
+        return cells + ["?"] * len(values) + timing
+    units = ["MACs", "FLOPs", report.unit]
+    return cells + [format_count(v, u) for v, u in zip(values, units)] + timing
 
 
 def _table_rows(report: Report, view: View, human: bool) -> list[list[Any]]:
@@ -122,6 +138,7 @@ def _summary(report: Report) -> list[str]:
         f"Memory traffic: {format_bytes(total.bytes_read)} read, "
         f"{format_bytes(total.bytes_written)} written; buffers: {report.buffers:,} elements"
     )
+    lines += _memory_lines(report) + _roofline_lines(report)
     counts = report.status_counts()
     lines.append(
         f"Coverage: {report.coverage:.1%} of {len(report.rows)} nodes "
@@ -140,6 +157,35 @@ def _summary(report: Report) -> list[str]:
         lines.append("Unsupported ops: none")
     lines += [f"Note: {note}" for note in report.notes]
     return lines
+
+
+def _memory_lines(report: Report) -> list[str]:
+    mem = report.memory
+    if mem is None:
+        return []
+    by_dtype = ", ".join(f"{format_bytes(b)} {d}" for d, b in mem.param_bytes_by_dtype.items())
+    lines = [
+        f"Parameter memory: {format_bytes(mem.param_bytes)} ({by_dtype or 'none'}); "
+        f"peak live activations: {format_bytes(mem.peak_activation_bytes)}"
+    ]
+    if mem.training:
+        estimated = " (upper-bound estimate)" if mem.saved_for_backward_estimated else ""
+        saved = format_bytes(mem.saved_for_backward_bytes)
+        lines.append(f"Activations kept for backward: {saved}{estimated}")
+    return lines
+
+
+def _roofline_lines(report: Report) -> list[str]:
+    result, hw = report.roofline, report.hardware
+    if result is None or hw is None:
+        return []
+    return [
+        f"Roofline on {hw.name} ({result.dtype}): {format_time(result.total_time_s)} estimated "
+        f"({format_time(result.compute_bound_time_s)} compute-bound, "
+        f"{format_time(result.memory_bound_time_s)} memory-bound); ridge point "
+        f"{result.ridge_point:.3g} FLOPs/byte at {format_si(hw.peak_for(result.dtype), 'FLOP/s')}"
+        f" and {format_si(hw.memory_bandwidth, 'B/s')}"
+    ]
 
 
 def _header(report: Report) -> str:
@@ -251,7 +297,42 @@ def to_dict(report: Report, view: View = View(depth=None)) -> dict[str, Any]:
             "nodes": len(report.rows),
             **report.status_counts(),
         },
+        "memory": _memory_dict(report),
+        "roofline": _roofline_dict(report),
         "notes": report.notes,
+    }
+
+
+def _memory_dict(report: Report) -> dict[str, Any] | None:
+    mem = report.memory
+    if mem is None:
+        return None
+    return {
+        "param_bytes": mem.param_bytes,
+        "param_bytes_by_dtype": mem.param_bytes_by_dtype,
+        "buffer_bytes": mem.buffer_bytes,
+        "activation_bytes": mem.activation_bytes,
+        "peak_activation_bytes": mem.peak_activation_bytes,
+        "peak_at_node": mem.peak_at_node,
+        "saved_for_backward_bytes": mem.saved_for_backward_bytes if mem.training else None,
+    }
+
+
+def _roofline_dict(report: Report) -> dict[str, Any] | None:
+    result = report.roofline
+    if result is None:
+        return None
+    return {
+        "hardware": result.hardware,
+        "dtype": result.dtype,
+        "total_time_s": result.total_time_s,
+        "compute_bound_time_s": result.compute_bound_time_s,
+        "memory_bound_time_s": result.memory_bound_time_s,
+        "ridge_point_flops_per_byte": result.ridge_point,
+        "nodes": [
+            {"index": r.index, "time_s": r.time_s, "bound": r.bound, "intensity": r.intensity}
+            for r in result.rows
+        ],
     }
 
 
@@ -263,9 +344,7 @@ def render_html(report: Report, view: View = View()) -> str:
     """One self-contained HTML file (`flopcount.report.html`)."""
     from flopcount.report.html import render_html as html
 
-    return html(
-        report, depth=1, roofline=report.roofline_points, roof=report.roof, limit=view.limit
-    )
+    return html(report, depth=1, limit=view.limit)
 
 
 FORMATS: dict[str, Callable[[Report, View], str]] = {

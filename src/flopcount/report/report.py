@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flopcount.costs.conventions import Convention, get_convention
+
+if TYPE_CHECKING:
+    from flopcount.analysis.hardware import Hardware
+    from flopcount.analysis.memory import MemoryReport
+    from flopcount.analysis.roofline import RooflineResult
 from flopcount.costs.cost import ZERO, Cost
 from flopcount.costs.registry import OpStatus
 from flopcount.ir import Node
@@ -58,6 +63,7 @@ class Aggregate:
     count: int
     params: int
     unsupported: int = 0
+    time_s: float | None = None  # roofline estimate, with --hardware
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +88,9 @@ class Report:
     param_numels: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     causal_exact: Cost | None = None
-    roofline_points: list[Any] | None = None  # flopcount.report.html.RooflinePoint, --hardware
-    roof: tuple[float, float] | None = None  # (peak FLOP/s, bandwidth bytes/s)
+    memory: MemoryReport | None = None
+    hardware: Hardware | None = None  # set with roofline (--hardware)
+    roofline: RooflineResult | None = None
 
     # -- conventions -------------------------------------------------------------------------
     @property
@@ -146,9 +153,15 @@ class Report:
                     count=self.count_of(rows),
                     params=sum(self.param_numels.get(n, 0) for n in names),
                     unsupported=sum(r.status == "unsupported" for r in rows),
+                    time_s=self._time(rows),
                 )
             )
         return out
+
+    def _time(self, rows: list[NodeRow]) -> float | None:
+        if self.roofline is None:
+            return None
+        return sum(self.roofline.rows[r.index].time_s for r in rows)
 
     def by_scope(self, depth: int | None = None) -> list[Aggregate]:
         """Cost per module scope truncated to ``depth`` dotted levels (None: full scopes).
