@@ -45,6 +45,6 @@ def test_hw_measure_saves_a_profile_usable_as_hardware(
     assert main(["hw", "measure", "--quick", "-o", str(profile)]) == 0
     captured = capsys.readouterr()
     assert "[  0%] measuring" in captured.err and "[100%]" in captured.err  # progress shown
-    assert json.loads(profile.read_text())["peak_flops"]["fp32"] > 0
+    assert json.loads(profile.read_text())["peak_tflops"]["fp32"] > 0  # TFLOP/s in profiles
     report = analyze_graph(tiny_graph, hardware=str(profile))
     assert report.roofline is not None and report.roofline.total_time_s > 0
