@@ -59,6 +59,8 @@ _FREE: dict[str, str] = {
     "lift_fresh_copy": "Identity", "copy": "Identity", "copy_": "Identity",
     "_local_scalar_dense": "Identity", "index_select": "Gather", "gather": "GatherElements",
     "index": "GatherND", "index_put": "ScatterND", "scatter": "ScatterElements",
+    "select_backward": "ScatterND", "slice_backward": "ScatterND", "select_scatter": "ScatterND",
+    "slice_scatter": "ScatterND", "diagonal_backward": "ScatterND",
     "scatter_add": "ScatterElements", "constant_pad_nd": "Pad", "reflection_pad1d": "Pad",
     "reflection_pad2d": "Pad", "replication_pad2d": "Pad", "repeat": "Tile",
     "tril": "Trilu", "triu": "Trilu", "pixel_shuffle": "DepthToSpace",
