@@ -8,8 +8,8 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
 
-from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from test_torch_support import TinyCnn, macs, ops, total  # noqa: E402
+from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
 from flopcount.frontends.torch import lower  # noqa: E402
 

@@ -128,7 +128,7 @@ def test_unmapped_aten_op_is_reported_not_dropped() -> None:
 
 
 def test_arguments_are_checked() -> None:
-    with pytest.raises(FrontendError, match="nn.Module"):
+    with pytest.raises(FrontendError, match=r"nn\.Module"):
         lower("resnet", (1, 3))  # type: ignore[arg-type]
     with pytest.raises(FrontendError, match="on_fake_failure"):
         lower(nn.ReLU(), (1, 3), on_fake_failure="maybe")

@@ -103,7 +103,8 @@ def test_weight_gradient_conv_computes_the_weight_gradient(conv: nn.Module) -> N
 def test_cnn_training_graph_is_fully_costed() -> None:
     graph = lower(TinyCnn(), (2, 3, 8, 8), training=True)
     # macs() fails on any unsupported node: every forward and backward op has a formula
-    fc, conv = 2 * 8 * 4, 2 * 8 * 8 * 8 * 3 * 3 * 3  # rows * in * out; N * C_out * H * W * C_in * k * k
+    fc = 2 * 8 * 4  # rows * in * out
+    conv = 2 * 8 * 8 * 8 * 3 * 3 * 3  # N * C_out * H * W * C_in * k * k
     assert macs(graph, "backward") == 2 * fc + conv  # fc: dX and dW; conv: dW (input needs none)
     dropout = next(n for n in graph.nodes if n.op == "Dropout")
     assert dropout.attrs == {"ratio": 0.5, "training_mode": 1}

@@ -113,7 +113,9 @@ class _Run:
         state: dict[str, torch.Tensor] = {}
         for name, param in self.model.named_parameters():
             if fake:
-                copy = torch.empty_strided(param.shape, param.stride(), dtype=param.dtype, device="cpu")
+                copy = torch.empty_strided(
+                    param.shape, param.stride(), dtype=param.dtype, device="cpu"
+                )
             else:
                 copy = param.detach()
             if self.training and copy.is_floating_point():
@@ -214,7 +216,7 @@ def _recover(run: _Run, exc: Exception, policy: str) -> _Capture:
         run.shape_dtype = torch.int64
         try:
             capture = run.capture(fake=True)
-        except Exception:  # noqa: BLE001 - the first failure is the one to report
+        except Exception:  # the first failure is the one to report
             run.shape_dtype = torch.float32
         else:
             return capture

@@ -34,8 +34,6 @@ An op absent from the table becomes ``aten.<name>``: reported as unsupported, ne
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 from collections.abc import Sequence
 from typing import Any
 

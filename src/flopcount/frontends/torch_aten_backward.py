@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -58,8 +59,23 @@ def decomposition(func: Any) -> Callable[..., Any] | None:
     return _INDEX.get(func)
 
 
+@dataclass(frozen=True)
+class _ConvGeo:
+    """The forward convolution's geometry, per spatial axis."""
+
+    kernel: list[int]
+    strides: list[int]
+    pads: list[int]
+    dilations: list[int]
+    group: int
+
+    def attrs(self) -> dict[str, Any]:
+        return {"kernel_shape": self.kernel, "strides": self.strides, "pads": self.pads * 2,
+                "dilations": self.dilations, "group": self.group}  # fmt: skip
+
+
 def _weight_grad(
-    call: OpCall, big: TensorSpec, small: TensorSpec, w_grad: TensorSpec, geo: dict[str, Any]
+    call: OpCall, big: TensorSpec, small: TensorSpec, w_grad: TensorSpec, geo: _ConvGeo
 ) -> list[Node]:
     """The weight gradient of a convolution as one Conv of equal MACs.
 
@@ -73,27 +89,32 @@ def _weight_grad(
     the roles swap (``big`` = dY, ``small`` = X).
     """
     n, c_big, c_small = big.shape[0], big.shape[1], small.shape[1]
-    groups, kernel = geo["group"], geo["kernel"]
     sizes, ends = [], []
-    for b, o, k, s, p, d in zip(big.shape[2:], small.shape[2:], kernel, geo["strides"],
-                                geo["pads"], geo["dilations"]):  # fmt: skip
+    axes = zip(big.shape[2:], small.shape[2:], geo.kernel, geo.strides, geo.pads, geo.dilations)
+    for b, o, k, s, p, d in axes:
         rest = max(b + 2 * p - d * (k - 1) - 1 - s * (o - 1), 0)
         sizes.append(b - max(rest - p, 0))
         ends.append(max(p - rest, 0))
-    x = call.temp((c_big // groups, groups * n, *sizes), big.dtype)
+    x = call.temp((c_big // geo.group, geo.group * n, *sizes), big.dtype)
     w = call.temp((c_small, n, *small.shape[2:]), small.dtype)
-    out = call.temp((c_big // groups, c_small, *kernel), w_grad.dtype)
+    out = call.temp((c_big // geo.group, c_small, *geo.kernel), w_grad.dtype)
     conv = call.node(
-        "Conv", [x, w], [out], kernel_shape=list(small.shape[2:]), strides=geo["dilations"],
-        pads=[*geo["pads"], *ends], dilations=geo["strides"], group=groups, gradient="weight",
+        "Conv", [x, w], [out], kernel_shape=list(small.shape[2:]), strides=geo.dilations,
+        pads=[*geo.pads, *ends], dilations=geo.strides, group=geo.group, gradient="weight",
     )  # fmt: skip
-    perm = [1, 0, *range(2, 2 + len(kernel))]
+    perm = [1, 0, *range(2, 2 + len(geo.kernel))]
     return [conv, call.node("Transpose", [out], [w_grad], perm=perm)]
 
 
 def _output(call: OpCall, index: int) -> TensorSpec | None:
     value = call.out[index]
     return call.spec(value) if isinstance(value, torch.Tensor) else None
+
+
+def _input_grad_padding(dy: TensorSpec, x: TensorSpec, geo: _ConvGeo) -> list[int]:
+    """ConvTranspose output_padding that restores the forward input size (the remainder)."""
+    axes = zip(dy.shape[2:], x.shape[2:], geo.strides, geo.pads, geo.dilations, geo.kernel)
+    return [max(size - ((o - 1) * s - 2 * p + d * (k - 1) + 1), 0) for o, size, s, p, d, k in axes]
 
 
 def lower_convolution_backward(call: OpCall) -> list[Node]:
@@ -106,21 +127,17 @@ def lower_convolution_backward(call: OpCall) -> list[Node]:
     """
     dy, x, w = call.specs("grad_output", "input", "weight")
     ndim = w.rank - 2
-    geo = {"kernel": list(w.shape[2:]), "strides": ints(call.args["stride"], ndim),
-           "pads": ints(call.args["padding"], ndim), "dilations": ints(call.args["dilation"], ndim),
-           "group": int(call.args["groups"])}  # fmt: skip
-    attrs = {"kernel_shape": geo["kernel"], "strides": geo["strides"],
-             "pads": geo["pads"] * 2, "dilations": geo["dilations"], "group": geo["group"]}  # fmt: skip
+    geo = _ConvGeo(list(w.shape[2:]), ints(call.args["stride"], ndim),
+                   ints(call.args["padding"], ndim), ints(call.args["dilation"], ndim),
+                   int(call.args["groups"]))  # fmt: skip
     transposed = bool(call.args["transposed"])
     nodes: list[Node] = []
     dx, dw, db = (_output(call, i) for i in range(3))
     if dx is not None and transposed:
-        nodes.append(call.node("Conv", [dy, w], [dx], **attrs))
+        nodes.append(call.node("Conv", [dy, w], [dx], **geo.attrs()))
     elif dx is not None:
-        full = [(o - 1) * s - 2 * p + d * (k - 1) + 1 for o, s, p, d, k in zip(
-            dy.shape[2:], geo["strides"], geo["pads"], geo["dilations"], geo["kernel"])]  # fmt: skip
-        extra = [max(size - f, 0) for size, f in zip(x.shape[2:], full)]
-        nodes.append(call.node("ConvTranspose", [dy, w], [dx], output_padding=extra, **attrs))
+        extra = _input_grad_padding(dy, x, geo)
+        nodes.append(call.node("ConvTranspose", [dy, w], [dx], output_padding=extra, **geo.attrs()))
     if dw is not None:
         big, small = (dy, x) if transposed else (x, dy)
         nodes += _weight_grad(call, big, small, dw, geo)

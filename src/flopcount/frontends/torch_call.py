@@ -37,7 +37,7 @@ Lowering = Callable[["OpCall"], list[Node]]
 _NO_DEFAULT = object()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signature(func: torch._ops.OpOverload) -> tuple[tuple[str, Any], ...]:
     """(name, default) of each schema argument; ``_NO_DEFAULT`` when it has none."""
     return tuple(
@@ -46,7 +46,9 @@ def _signature(func: torch._ops.OpOverload) -> tuple[tuple[str, Any], ...]:
     )
 
 
-def bind(func: torch._ops.OpOverload, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+def bind(
+    func: torch._ops.OpOverload, args: Sequence[Any], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """Arguments of one aten call by schema name, defaults filled in."""
     bound: dict[str, Any] = {}
     for index, (name, default) in enumerate(_signature(func)):

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.overrides import TorchFunctionMode
@@ -38,10 +38,12 @@ __all__ = ["FunctionInterceptor", "Recorder", "ScopeTracker"]
 
 _ATEN_SDPA = torch.ops.aten.scaled_dot_product_attention.default
 _ATEN_DROPOUT = torch.ops.aten.native_dropout.default
-_DROPOUTS = (F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout,
-             F.feature_alpha_dropout)  # fmt: skip
+_DROPOUTS = (
+    functional.dropout, functional.dropout1d, functional.dropout2d, functional.dropout3d,
+    functional.alpha_dropout, functional.feature_alpha_dropout,
+)  # fmt: skip
 # Python functions that call scaled_dot_product_attention inside: run with the interceptor on.
-_REENTERED = (F.multi_head_attention_forward,)
+_REENTERED = (functional.multi_head_attention_forward,)
 
 
 class ScopeTracker:
@@ -125,9 +127,7 @@ class Recorder(TorchDispatchMode):
         scope = self.scopes.current if self.phase == "forward" else self.scopes.backward_scope()
         return OpCall(func, args, out, self.table, scope, self.phase)
 
-    def __torch_dispatch__(
-        self, func: Any, types: Any, args: Any = (), kwargs: Any = None
-    ) -> Any:
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if self._paused:
             return func(*args, **kwargs)
@@ -186,11 +186,9 @@ class FunctionInterceptor(TorchFunctionMode):
         self.recorder = recorder
         self.attention_calls = 0
 
-    def __torch_function__(
-        self, func: Any, types: Any, args: Any = (), kwargs: Any = None
-    ) -> Any:
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        if func is F.scaled_dot_product_attention:
+        if func is functional.scaled_dot_product_attention:
             return self._attention(func, args, kwargs)
         if func in _DROPOUTS:
             return self._dropout(func, args, kwargs)
