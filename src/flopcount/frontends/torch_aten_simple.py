@@ -29,7 +29,8 @@ _ELEMENTWISE: dict[str, str] = {
     "le": "LessOrEqual", "maximum": "Max", "minimum": "Min", "fmax": "Max", "fmin": "Min",
     "where": "Where", "logical_not": "Not", "bitwise_not": "Not", "logical_and": "And",
     "bitwise_and": "And", "logical_or": "Or", "bitwise_or": "Or", "logical_xor": "Xor",
-    "bitwise_xor": "Xor", "_prelu_kernel": "PRelu",
+    "bitwise_xor": "Xor", "__and__": "And", "__iand__": "And", "__or__": "Or", "__ior__": "Or",
+    "__xor__": "Xor", "__ixor__": "Xor", "_prelu_kernel": "PRelu",
 }  # fmt: skip
 _OPERANDS = ("condition", "self", "input", "other", "exponent", "weight")
 
@@ -57,8 +58,11 @@ _FREE: dict[str, str] = {
     "cat": "Concat", "stack": "Concat", "clone": "Identity", "contiguous": "Identity",
     "alias": "Identity", "detach": "Identity", "lift_fresh": "Identity",
     "lift_fresh_copy": "Identity", "copy": "Identity", "copy_": "Identity",
-    "_local_scalar_dense": "Identity", "index_select": "Gather", "gather": "GatherElements",
-    "index": "GatherND", "index_put": "ScatterND", "scatter": "ScatterElements",
+    "_local_scalar_dense": "Identity", "conj": "Identity", "conj_physical": "Identity",
+    "resolve_conj": "Identity", "resolve_neg": "Identity", "index_select": "Gather", "gather": "GatherElements",
+    "index": "GatherND", "_unsafe_index": "GatherND", "_unsafe_masked_index": "GatherND",
+    "index_put": "ScatterND", "_unsafe_index_put": "ScatterND",
+    "_unsafe_masked_index_put_accumulate": "ScatterND", "scatter": "ScatterElements",
     "select_backward": "ScatterND", "slice_backward": "ScatterND", "select_scatter": "ScatterND",
     "slice_scatter": "ScatterND", "diagonal_backward": "ScatterND",
     "scatter_add": "ScatterElements", "constant_pad_nd": "Pad", "reflection_pad1d": "Pad",
@@ -171,7 +175,8 @@ def lower_free(call: OpCall) -> list[Node]:
         elif isinstance(value, (list, tuple)):
             inputs.extend(call.spec(v) for v in value if isinstance(v, torch.Tensor))
     op = _FREE.get(call.op_name) or _FREE[_base(call.op_name)]
-    attrs = {"reduction": "add"} if call.op_name == "scatter_add" or call.arg("accumulate") else {}
+    adds = call.op_name in ("scatter_add", "_unsafe_masked_index_put_accumulate")
+    attrs = {"reduction": "add"} if adds or call.arg("accumulate") else {}
     return [call.node(op, inputs, call.outputs(), **attrs)]
 
 
@@ -197,12 +202,21 @@ def lower_reduce(call: OpCall) -> list[Node]:
     if call.op_name in ("max", "min") and call.overload == "other":
         op = "Max" if call.op_name == "max" else "Min"
         return [call.node(op, _operands(call), call.outputs())]
-    attrs: dict = {"keepdims": int(bool(call.arg("keepdim", False)))}
+    keep = bool(call.arg("keepdim", False))
     axes = _axes(call)
+    x = call.spec(call.args["self"])
+    if call.op_name == "mean" and keep and _spatial(axes, x.rank):
+        return [call.node("GlobalAveragePool", [x], call.outputs())]
+    attrs: dict = {"keepdims": int(keep)}
     if axes is not None:
         attrs["axes"] = axes
-    x = call.spec(call.args["self"])
     return [call.node(_REDUCTIONS[call.op_name], [x], call.outputs(), **attrs)]
+
+
+def _spatial(axes: list[int] | None, rank: int) -> bool:
+    """Do ``axes`` name every axis after (N, C)? A keepdim mean over them is how PyTorch
+    computes ``adaptive_avg_pool2d(x, 1)``: ONNX GlobalAveragePool."""
+    return axes is not None and rank >= 3 and sorted(a % rank for a in axes) == [*range(2, rank)]
 
 
 def lower_arg_reduce(call: OpCall) -> list[Node]:
