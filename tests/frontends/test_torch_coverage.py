@@ -28,8 +28,10 @@ class Zoo(nn.Module):
         self.embed = nn.Embedding(20, 8)
         self.norms = nn.Sequential(nn.LayerNorm(8), nn.RMSNorm(8), nn.LayerNorm(8, bias=False))
         self.mha = nn.MultiheadAttention(8, 2, batch_first=True)
-        self.mlp = nn.Sequential(nn.Linear(8, 16), nn.GELU("tanh"), nn.SiLU(), nn.Softplus(),
-                                 nn.Tanh(), nn.Dropout(0.1), nn.Linear(16, 8), nn.Sigmoid())  # fmt: skip
+        self.mlp = nn.Sequential(
+            nn.Linear(8, 16), nn.GELU("tanh"), nn.SiLU(), nn.Softplus(), nn.Tanh(),
+            nn.Dropout(0.1), nn.Linear(16, 8), nn.Sigmoid(),
+        )  # fmt: skip
         self.conv1d = nn.Conv1d(8, 4, 3, stride=2)
 
     def forward(self, image: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -87,7 +89,7 @@ def test_adaptive_pool_windows() -> None:
     assert (node.op, node.attrs["kernel_shape"], node.attrs["strides"]) == (
         "AveragePool", [4, 3], [4, 3],
     )  # fmt: skip
-    unsqueeze, uneven, squeeze = lower(nn.AdaptiveAvgPool1d(3), (1, 2, 8)).nodes  # as 2-D
+    _, uneven, _ = lower(nn.AdaptiveAvgPool1d(3), (1, 2, 8)).nodes  # as 2-D
     # 8 -> 3: windows [0,3) [2,6) [5,8) are 3, 4, 3 wide: counted at the widest, 4, stride 2
     assert (uneven.attrs["kernel_shape"], uneven.attrs["strides"]) == ([1, 4], [1, 2])
     assert uneven.outputs[0].shape == (1, 2, 1, 3)
