@@ -74,17 +74,27 @@ def test_grad_mode_is_restored_inside_no_grad() -> None:
         assert not torch.is_grad_enabled()
 
 
+def test_inference_mode_callers_get_the_same_graph() -> None:
+    model = Encoder()
+    reference = lower(model, (1, 3, 16), training=True)
+    with torch.inference_mode():
+        graph = lower(model, (1, 3, 16), training=True)
+        assert torch.is_inference_mode_enabled()
+    assert graph.nodes == reference.nodes
+
+
 class DataDependent(nn.Module):
     """Python control flow on a tensor value: impossible on fake tensors."""
 
     def __init__(self) -> None:
         super().__init__()
         self.fc = nn.Linear(4, 4)
+        self.bn = nn.BatchNorm1d(4)  # running statistics a real training run would update
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.sum() > 0:
-            return self.fc(x)
-        return self.fc(-x)
+            return self.bn(self.fc(x))
+        return self.bn(self.fc(-x))
 
 
 def test_data_dependent_model_falls_back_to_real_execution_with_a_warning() -> None:

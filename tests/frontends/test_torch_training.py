@@ -57,7 +57,7 @@ CONVS = [
 ]
 
 
-@pytest.mark.parametrize("conv", CONVS, ids=lambda c: str(c))
+@pytest.mark.parametrize("conv", CONVS, ids=str)
 def test_conv_backward_is_input_and_weight_gradient(conv: nn.Module) -> None:
     spatial = (12, 10) if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) else (9,)
     x = torch.randn(2, 4, *spatial, requires_grad=True)

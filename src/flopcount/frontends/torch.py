@@ -89,7 +89,7 @@ class _RealInputs:
 
     def __call__(self, shape: tuple[int, ...], dtype: torch.dtype, template: Any) -> torch.Tensor:
         if isinstance(template, torch.Tensor) and template.device.type == "cpu":
-            return template
+            return template.clone() if template.is_inference() else template
         if dtype.is_floating_point:
             return torch.randn(shape, dtype=dtype, generator=self._generator)
         return torch.zeros(shape, dtype=dtype)
@@ -133,6 +133,11 @@ class _Run:
         return state
 
     def capture(self, fake: bool) -> _Capture:
+        """Run the model once on fake (or real) stand-ins and record its operators."""
+        with torch.inference_mode(False):  # even when called in inference mode: normal tensors
+            return self._capture(fake)
+
+    def _capture(self, fake: bool) -> _Capture:
         table = TensorTable()
         mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
         make = _fake_tensor if fake else _RealInputs()
@@ -150,7 +155,7 @@ class _Run:
         interceptor = FunctionInterceptor(recorder)
         grad = torch.enable_grad() if self.training else torch.no_grad()
         rng = nullcontext() if fake else torch.random.fork_rng(devices=[])
-        with torch.inference_mode(False), grad, rng, mode, scopes, interceptor, recorder:
+        with grad, rng, mode, scopes, interceptor, recorder:
             out = torch.func.functional_call(self.model, state, args, kwargs)
             notes = self._backward(out, recorder) if self.training else []
         outputs = [table.spec(t) for t in iter_tensors(out)]
