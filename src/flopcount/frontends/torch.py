@@ -80,6 +80,14 @@ def _fake_tensor(shape: tuple[int, ...], dtype: torch.dtype, template: Any) -> t
     return tensor
 
 
+def _stand_in(tensor: torch.Tensor, fake: bool, shared: bool) -> torch.Tensor:
+    """A fake copy (no storage; made under FakeTensorMode), or for a real run the tensor
+    itself detached (``shared``: never written) or cloned (buffers the model may update)."""
+    if fake:
+        return torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device="cpu")
+    return tensor.detach() if shared else tensor.clone()
+
+
 class _RealInputs:
     """Inputs for a real-execution fallback: given CPU tensors as they are; shapes and meta
     tensors filled from a fixed seed (floats ~ N(0, 1), integers and booleans zero)."""
@@ -109,27 +117,17 @@ class _Run:
         self.had_shapes = False
 
     def _state(self, table: TensorTable, fake: bool) -> dict[str, torch.Tensor]:
-        """Stand-ins for every parameter and buffer: fake copies (or, real, detached ones)."""
+        """Stand-ins for every parameter and buffer, keyed by their (first) names."""
         state: dict[str, torch.Tensor] = {}
         for name, param in self.model.named_parameters():
-            if fake:
-                copy = torch.empty_strided(
-                    param.shape, param.stride(), dtype=param.dtype, device="cpu"
-                )
-            else:
-                copy = param.detach()
+            copy = _stand_in(param, fake, shared=True)
             if self.training and copy.is_floating_point():
                 copy.requires_grad_(True)  # frozen parameters too: every weight gets a gradient
             table.mark(copy, "parameter", name)
             state[name] = copy
         for name, buffer in self.model.named_buffers():
-            if fake:
-                copy = torch.empty_strided(buffer.shape, buffer.stride(), dtype=buffer.dtype,
-                                           device="cpu")  # fmt: skip
-            else:
-                copy = buffer.clone()
-            table.mark(copy, "buffer", name)
-            state[name] = copy
+            state[name] = _stand_in(buffer, fake, shared=False)  # a real run may update it
+            table.mark(state[name], "buffer", name)
         return state
 
     def capture(self, fake: bool) -> _Capture:
