@@ -102,3 +102,27 @@ def test_upsampling_is_resize() -> None:
     assert (nearest.op, nearest.attrs["mode"]) == ("Resize", "nearest")
     assert bilinear.attrs == {"mode": "linear", "coordinate_transformation_mode": "align_corners"}
     assert bilinear.outputs[0].shape == (1, 2, 8, 8)
+
+
+class Decomposed(nn.Module):
+    """Ops lowered through PyTorch's reference decompositions or to ONNX pairs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(2, 4, 3)
+        self.prelu = nn.PReLU()
+        self.conv2 = nn.Conv2d(2, 4, 3)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        a = F.max_pool3d(self.prelu(self.conv(x)), 2).sum()
+        b = F.adaptive_max_pool2d(F.glu(self.conv2(F.pad(y, (1, 1, 1, 1), mode="reflect")), 1), 2)
+        c = F.logsigmoid(b) + torch.addcmul(b, b, b) + torch.lerp(b, b, 0.3) + torch.roll(b, 1)
+        return a + c.sum() + torch.log1p(b).sum() + torch.expm1(b).sum()
+
+
+def test_decomposed_and_paired_ops_are_costed() -> None:
+    graph = lower(Decomposed(), (1, 2, 6, 6, 6), (1, 2, 6, 6), training=True)
+    assert total(graph).flops > 0  # fails on any unsupported node
+    found = set(ops(graph))
+    assert {"PRelu", "MaxPool", "Pad", "ScatterElements", "Sigmoid"} <= found
+    assert not [op for op in found if op.startswith("aten.")]

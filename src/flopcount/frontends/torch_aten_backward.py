@@ -28,7 +28,8 @@ from flopcount.ir import Node, TensorSpec
 
 __all__ = ["BACKWARD_LOWERINGS", "DECOMPOSED", "decomposition"]
 
-# Backward kernels (and var/std) replaced by their torch._decomp reference decomposition.
+# Fused kernels replaced by their torch._decomp reference decomposition: backward kernels,
+# and forward ops that are short compositions of elementwise ops and reductions.
 DECOMPOSED: tuple[str, ...] = (
     "native_layer_norm_backward", "native_batch_norm_backward", "cudnn_batch_norm_backward",
     "native_group_norm_backward", "_fused_rms_norm_backward", "_softmax_backward_data",
@@ -36,7 +37,11 @@ DECOMPOSED: tuple[str, ...] = (
     "tanh_backward", "threshold_backward", "hardswish_backward", "hardsigmoid_backward",
     "hardtanh_backward", "leaky_relu_backward", "elu_backward", "softplus_backward",
     "mish_backward", "embedding_dense_backward", "native_dropout_backward",
-    "max_pool2d_with_indices_backward", "var", "var_mean", "std", "std_mean",
+    "max_pool2d_with_indices_backward", "reflection_pad1d_backward",
+    "reflection_pad2d_backward", "glu_backward", "log_sigmoid_backward",
+    "_prelu_kernel_backward", "logit_backward",
+    "var", "var_mean", "std", "std_mean", "glu", "log_sigmoid_forward", "addcmul", "addcdiv",
+    "lerp", "roll", "hardshrink", "softshrink",
 )  # fmt: skip
 
 
@@ -184,7 +189,17 @@ def lower_adaptive_avg_pool_backward(call: OpCall) -> list[Node]:
     return _window_scatter(call, kernel, strides, [0] * ndim)
 
 
+def lower_max_pool_backward(call: OpCall) -> list[Node]:
+    """max_pool3d / adaptive_max_pool backward: each output gradient is added into the input
+    position its max came from: ScatterElements(zeros, indices, grad_output, reduction add)."""
+    inputs = call.specs("self", "indices", "grad_output")
+    return [call.node("ScatterElements", inputs, call.outputs(), reduction="add")]
+
+
 BACKWARD_LOWERINGS: dict[str, Lowering] = {
+    "max_pool3d_with_indices_backward": lower_max_pool_backward,
+    "adaptive_max_pool2d_backward": lower_max_pool_backward,
+    "adaptive_max_pool3d_backward": lower_max_pool_backward,
     "convolution_backward": lower_convolution_backward,
     "avg_pool2d_backward": lower_avg_pool_backward,
     "avg_pool3d_backward": lower_avg_pool_backward,

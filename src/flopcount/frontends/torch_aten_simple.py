@@ -55,6 +55,7 @@ _FREE: dict[str, str] = {
     "expand": "Expand", "expand_as": "Expand", "unsqueeze": "Unsqueeze", "squeeze": "Squeeze",
     "slice": "Slice", "narrow": "Slice", "flip": "Slice", "select": "Gather",
     "split": "Split", "split_with_sizes": "Split", "unbind": "Split", "chunk": "Split",
+    "tensor_split": "Split",
     "cat": "Concat", "stack": "Concat", "clone": "Identity", "contiguous": "Identity",
     "alias": "Identity", "detach": "Identity", "lift_fresh": "Identity",
     "lift_fresh_copy": "Identity", "copy": "Identity", "copy_": "Identity",
@@ -135,6 +136,23 @@ def lower_rsqrt(call: OpCall) -> list[Node]:
     x = call.spec(call.args["self"])
     root = call.temp(x.shape, x.dtype)
     return [call.node("Sqrt", [x], [root]), call.node("Reciprocal", [root], call.outputs())]
+
+
+def lower_log1p(call: OpCall) -> list[Node]:
+    """log1p(x) = Log(x + 1): ONNX has no Log1p (2 ops per element)."""
+    x = call.spec(call.args["self"])
+    shifted = call.temp(x.shape, x.dtype)
+    return [
+        call.node("Add", [x, call.spec(1)], [shifted]),
+        call.node("Log", [shifted], call.outputs()),
+    ]
+
+
+def lower_expm1(call: OpCall) -> list[Node]:
+    """expm1(x) = Exp(x) - 1: ONNX has no Expm1 (2 ops per element)."""
+    x = call.spec(call.args["self"])
+    power = call.temp(x.shape, x.dtype)
+    return [call.node("Exp", [x], [power]), call.node("Sub", [power, call.spec(1)], call.outputs())]
 
 
 def lower_add_sub(call: OpCall) -> list[Node]:
@@ -263,6 +281,8 @@ SIMPLE_LOWERINGS: dict[str, Lowering] = {
     **_with_inplace(["silu"], lower_silu),
     **_with_inplace(["hardsigmoid"], lower_hardsigmoid),
     **_with_inplace(["rsqrt"], lower_rsqrt),
+    **_with_inplace(["log1p"], lower_log1p),
+    **_with_inplace(["expm1"], lower_expm1),
     **_with_inplace(["ne"], lower_ne),
     **_with_inplace(["masked_fill"], lower_masked_fill),
     "rsub": lower_add_sub,
