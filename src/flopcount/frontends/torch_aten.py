@@ -24,11 +24,21 @@ _scaled_dot_product_*_attention*            ScaledDotProductAttention (is_causal
 embedding                                   Gather (axis 0)
 native_dropout                              Dropout (ratio, training_mode)
 upsample_*                                  Resize (mode)
-elementwise, rsqrt, silu, views, ...        see torch_aten_simple
-*_backward                                  see torch_aten_backward
+add, mul, relu, gelu, clamp, where, ...     Add, Mul, Relu, Gelu, Clip, Where, ... (one each)
+rsqrt / silu / log1p / ne                   Sqrt + Reciprocal / Swish / Add + Log / Equal + Not
+sum, mean, amax, argmax, cumsum, ...        ReduceSum, ReduceMean (GlobalAveragePool over all
+                                            spatial axes), ReduceMax, ArgMax, CumSum, ...
+view, t, permute, expand, cat, slice,       Reshape, Transpose, Expand, Concat, Slice, Gather,
+index_select, _to_copy, clone, zeros, ...   Cast, Identity, ConstantOfShape, ... (free)
+convolution_backward, avg_pool*_backward    ConvTranspose + Conv + ReduceSum / ConvTranspose
+*_backward of norms, activations, softmax;  their torch._decomp reference decompositions,
+var, glu, addcmul, lerp, roll, ...          recorded op by op (torch_aten_backward.DECOMPOSED)
 ==========================================  ==================================================
 
-An op absent from the table becomes ``aten.<name>``: reported as unsupported, never dropped.
+Python-level calls are intercepted before they reach aten (`torch_capture`):
+``F.scaled_dot_product_attention`` -> one ScaledDotProductAttention node; training-mode
+``F.dropout`` (and 1d/2d/3d/alpha) -> one Dropout node. An op absent from the table becomes
+``<namespace>.<name>`` (``aten.cumprod``): reported as unsupported, never dropped.
 """
 
 from __future__ import annotations
