@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -39,6 +40,7 @@ __all__ = ["lower"]
 
 _POLICIES = ("warn", "error", "ignore")
 _SEED = 0  # inputs made up for a real-execution fallback come from this fixed seed
+_FAKE_LOGGER = "torch._subclasses.fake_tensor"  # logs each failed meta kernel at ERROR level
 
 
 @dataclass
@@ -78,6 +80,21 @@ def _fake_tensor(shape: tuple[int, ...], dtype: torch.dtype, template: Any) -> t
     if template is not None and template.requires_grad and tensor.is_floating_point():
         tensor.requires_grad_(True)
     return tensor
+
+
+@contextmanager
+def _quiet(name: str | None) -> Iterator[None]:
+    """Silence a logger for the block: a failure is reported once, as our error or warning."""
+    if name is None:
+        yield
+        return
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _stand_in(tensor: torch.Tensor, fake: bool, shared: bool) -> torch.Tensor:
@@ -132,8 +149,8 @@ class _Run:
 
     def capture(self, fake: bool) -> _Capture:
         """Run the model once on fake (or real) stand-ins and record its operators."""
-        with torch.inference_mode(False):  # even when called in inference mode: normal tensors
-            return self._capture(fake)
+        with torch.inference_mode(False), _quiet(_FAKE_LOGGER if fake else None):
+            return self._capture(fake)  # normal tensors even when called in inference mode
 
     def _capture(self, fake: bool) -> _Capture:
         table = TensorTable()
@@ -223,19 +240,16 @@ def _recover(run: _Run, exc: Exception, policy: str) -> _Capture:
             run.shape_dtype = torch.float32
         else:
             return capture
-    devices = _devices(run.model)
-    if policy == "error" or devices - {"cpu"}:
-        hint = ("its parameters are on " + "/".join(sorted(devices - {"cpu"}))
-                + ", so it cannot fall back to real execution: load real weights on the CPU, "
-                "or remove the value-dependent code (e.g. `if x.sum() > 0`)") \
-            if devices - {"cpu"} else "on_fake_failure='error' forbids real execution"  # fmt: skip
-        raise FrontendError(f"{name} cannot run on fake tensors ({_reason(exc)}); {hint}") from exc
-    message = (
-        f"{name} could not run on fake tensors ({_reason(exc)}); it was analysed by running it "
-        "for real on the CPU once (made-up input values decide any value-dependent branch)"
-    )
-    if policy == "warn":
-        warnings.warn(message, UserWarning, stacklevel=3)
+    devices = _devices(run.model) - {"cpu"}
+    if policy == "error" or devices:
+        where = f"its parameters are on {'/'.join(sorted(devices))}" if devices else (
+            "on_fake_failure='error'")  # fmt: skip
+        raise FrontendError(
+            f"{name} cannot run on fake tensors ({_reason(exc)}). Check the example inputs' "
+            "shapes and dtypes; if they are right, the model computes on tensor values (e.g. "
+            f"`if x.sum() > 0`), which needs a real run, and {where} forbids one: load real "
+            "weights on the CPU, or remove the value-dependent code"
+        ) from exc
     try:
         capture = run.capture(fake=False)
     except Exception as real:
@@ -243,6 +257,12 @@ def _recover(run: _Run, exc: Exception, policy: str) -> _Capture:
             f"{name} failed on fake tensors ({_reason(exc)}) and on real ones ({_reason(real)}); "
             "check the example inputs' shapes and dtypes"
         ) from real
+    message = (
+        f"{name} could not run on fake tensors ({_reason(exc)}); it was analysed by running it "
+        "for real on the CPU once (made-up input values decide any value-dependent branch)"
+    )
+    if policy == "warn":
+        warnings.warn(message, UserWarning, stacklevel=3)
     capture.notes.append(message)
     return capture
 
