@@ -242,13 +242,16 @@ def _recover(run: _Run, exc: Exception, policy: str) -> _Capture:
             return capture
     devices = _devices(run.model) - {"cpu"}
     if policy == "error" or devices:
-        where = f"its parameters are on {'/'.join(sorted(devices))}" if devices else (
-            "on_fake_failure='error'")  # fmt: skip
+        where = (
+            f"its parameters are on {'/'.join(sorted(devices))}, so it cannot have one"
+            if devices
+            else "on_fake_failure='error' forbids one"
+        )
         raise FrontendError(
             f"{name} cannot run on fake tensors ({_reason(exc)}). Check the example inputs' "
             "shapes and dtypes; if they are right, the model computes on tensor values (e.g. "
-            f"`if x.sum() > 0`), which needs a real run, and {where} forbids one: load real "
-            "weights on the CPU, or remove the value-dependent code"
+            f"`if x.sum() > 0`), which needs a real run, and {where}: load real weights on the "
+            "CPU, or remove the value-dependent code"
         ) from exc
     try:
         capture = run.capture(fake=False)
