@@ -1,10 +1,12 @@
 """PyTorch frontend: lower an ``nn.Module`` into flopcount's IR from shapes alone.
 
-`lower` runs the model once on *fake* tensors (``FakeTensorMode``: tensors with shapes and
-dtypes but no storage), so no weight is materialised and no arithmetic runs: a 70B-parameter
-model built on the meta device analyses in seconds. Parameters and buffers, real or meta, are
-replaced by fake copies for the run (``torch.func.functional_call``); the model is left as it
-was: parameters, buffers, hooks, every module's ``training`` flag and the grad mode.
+`lower` runs the model once on *meta* tensors (shapes and dtypes, no storage, no arithmetic),
+so no weight is materialised: a 70B-parameter model analyses in seconds. A model that meta
+tensors cannot run (an op without a meta kernel, a device check) is retried on *fake* tensors
+(``FakeTensorMode``: CPU-looking tensors without storage; its first use imports
+``torch._dynamo``, seconds, which is why meta comes first). Parameters and buffers, real or
+meta, are replaced by stand-ins for the run (``torch.func.functional_call``); the model is left
+as it was: parameters, buffers, hooks, every module's ``training`` flag and the grad mode.
 
 Every aten operator the run executes becomes IR nodes (table in `torch_aten`), with the module
 path as ``scope``. ``training=True`` also runs a backward pass from the outputs and records the
@@ -23,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch._subclasses.fake_tensor import FakeTensorMode
 
 from flopcount.errors import FrontendError
 from flopcount.frontends.torch_capture import FunctionInterceptor, Recorder, ScopeTracker
@@ -39,6 +40,7 @@ from flopcount.ir import Graph, Node, TensorSpec
 __all__ = ["lower"]
 
 _POLICIES = ("warn", "error", "ignore")
+_SHAPES_ONLY = ("meta", "fake")  # run kinds that never compute; "real" is the fallback
 _SEED = 0  # inputs made up for a real-execution fallback come from this fixed seed
 _FAKE_LOGGER = "torch._subclasses.fake_tensor"  # logs each failed meta kernel at ERROR level
 
@@ -82,6 +84,14 @@ def _fake_tensor(shape: tuple[int, ...], dtype: torch.dtype, template: Any) -> t
     return tensor
 
 
+def _meta_tensor(shape: tuple[int, ...], dtype: torch.dtype, template: Any) -> torch.Tensor:
+    """An input on the meta device; requires grad if the template did."""
+    tensor = torch.empty(shape, dtype=dtype, device="meta")
+    if template is not None and template.requires_grad and tensor.is_floating_point():
+        tensor.requires_grad_(True)
+    return tensor
+
+
 @contextmanager
 def _quiet(name: str | None) -> Iterator[None]:
     """Silence a logger for the block: a failure is reported once, as our error or warning."""
@@ -97,11 +107,13 @@ def _quiet(name: str | None) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _stand_in(tensor: torch.Tensor, fake: bool, shared: bool) -> torch.Tensor:
-    """A fake copy (no storage; made under FakeTensorMode), or for a real run the tensor
-    itself detached (``shared``: never written) or cloned (buffers the model may update)."""
-    if fake:
-        return torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device="cpu")
+def _stand_in(tensor: torch.Tensor, kind: str, shared: bool) -> torch.Tensor:
+    """A storage-less copy on the meta device, a fake copy (made under FakeTensorMode), or for
+    a real run the tensor itself detached (``shared``: never written) or cloned (buffers the
+    model may update)."""
+    if kind in _SHAPES_ONLY:
+        device = "meta" if kind == "meta" else "cpu"
+        return torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device=device)
     return tensor.detach() if shared else tensor.clone()
 
 
@@ -133,31 +145,45 @@ class _Run:
         self.shape_dtype = torch.float32
         self.had_shapes = False
 
-    def _state(self, table: TensorTable, fake: bool) -> dict[str, torch.Tensor]:
+    def _state(self, table: TensorTable, kind: str) -> dict[str, torch.Tensor]:
         """Stand-ins for every parameter and buffer, keyed by their (first) names."""
         state: dict[str, torch.Tensor] = {}
         for name, param in self.model.named_parameters():
-            copy = _stand_in(param, fake, shared=True)
+            copy = _stand_in(param, kind, shared=True)
             if self.training and copy.is_floating_point():
                 copy.requires_grad_(True)  # frozen parameters too: every weight gets a gradient
             table.mark(copy, "parameter", name)
             state[name] = copy
         for name, buffer in self.model.named_buffers():
-            state[name] = _stand_in(buffer, fake, shared=False)  # a real run may update it
+            state[name] = _stand_in(buffer, kind, shared=False)  # a real run may update it
             table.mark(state[name], "buffer", name)
         return state
 
-    def capture(self, fake: bool) -> _Capture:
-        """Run the model once on fake (or real) stand-ins and record its operators."""
-        with torch.inference_mode(False), _quiet(_FAKE_LOGGER if fake else None):
-            return self._capture(fake)  # normal tensors even when called in inference mode
+    def capture_shapes_only(self) -> _Capture:
+        """Run on meta stand-ins; if meta tensors cannot run the model, on fake ones."""
+        try:
+            return self.capture("meta")
+        except FrontendError:
+            raise
+        except Exception:  # retried on fake tensors, whose failure is the one reported
+            return self.capture("fake")
 
-    def _capture(self, fake: bool) -> _Capture:
+    def capture(self, kind: str) -> _Capture:
+        """Run the model once on meta, fake or real stand-ins and record its operators."""
+        with torch.inference_mode(False), _quiet(_FAKE_LOGGER if kind == "fake" else None):
+            return self._capture(kind)  # normal tensors even when called in inference mode
+
+    def _capture(self, kind: str) -> _Capture:
         table = TensorTable()
-        mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
-        make = _fake_tensor if fake else _RealInputs()
+        fake = kind == "fake"
+        mode: Any = nullcontext()
+        if fake:
+            from torch._subclasses.fake_tensor import FakeTensorMode
+
+            mode = FakeTensorMode(allow_non_fake_inputs=True)
+        make = {"meta": _meta_tensor, "fake": _fake_tensor}.get(kind) or _RealInputs()
         with mode:
-            state = self._state(table, fake)
+            state = self._state(table, kind)
             (args, kwargs), self.had_shapes = build_inputs(
                 (tuple(self.args), self.kwargs), make, self.shape_dtype
             )
@@ -169,7 +195,7 @@ class _Run:
         recorder = Recorder(table, scopes)
         interceptor = FunctionInterceptor(recorder)
         grad = torch.enable_grad() if self.training else torch.no_grad()
-        rng = nullcontext() if fake else torch.random.fork_rng(devices=[])
+        rng = nullcontext() if kind in _SHAPES_ONLY else torch.random.fork_rng(devices=[])
         with grad, rng, mode, scopes, interceptor, recorder:
             out = torch.func.functional_call(self.model, state, args, kwargs)
             notes = self._backward(out, recorder) if self.training else []
@@ -235,7 +261,7 @@ def _recover(run: _Run, exc: Exception, policy: str) -> _Capture:
     if run.had_shapes and _wants_indices(exc):
         run.shape_dtype = torch.int64
         try:
-            capture = run.capture(fake=True)
+            capture = run.capture_shapes_only()
         except Exception:  # the first failure is the one to report
             run.shape_dtype = torch.float32
         else:
@@ -254,7 +280,7 @@ def _recover(run: _Run, exc: Exception, policy: str) -> _Capture:
             "CPU, or remove the value-dependent code"
         ) from exc
     try:
-        capture = run.capture(fake=False)
+        capture = run.capture("real")
     except Exception as real:
         raise FrontendError(
             f"{name} failed on fake tensors ({_reason(exc)}) and on real ones ({_reason(real)}); "
@@ -298,7 +324,7 @@ def lower(
     run = _Run(model, example_inputs, dict(example_kwargs or {}), training)
     with _analysis_state(model, training):
         try:
-            capture = run.capture(fake=True)
+            capture = run.capture_shapes_only()
         except FrontendError:
             raise
         except Exception as exc:

@@ -106,6 +106,16 @@ class ScopeTracker:
 class Recorder(TorchDispatchMode):
     """Records one IR node list per aten op (forward, then backward after ``phase`` flips)."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        """Keep ``__torch_dispatch__`` unwrapped by ``torch._disable_dynamo``.
+
+        Nothing is compiled under this mode, and the wrapper's first call imports
+        ``torch._dynamo`` (seconds: more than analysing a ResNet-50). See
+        ``TorchDispatchMode.__init_subclass__`` in ``torch/utils/_python_dispatch.py``.
+        """
+        return False
+
     def __init__(self, table: TensorTable, scopes: ScopeTracker) -> None:
         super().__init__()
         self.table = table
