@@ -29,6 +29,10 @@ __all__ = ["NodeShapes"]
 DATA_DEPENDENT = frozenset({"NonZero", "Compress", "Unique", "NonMaxSuppression", "TopK"})
 
 
+# ai.onnx ops whose schema has no shape inference (function ops): the output is X's shape.
+SAME_SHAPE = frozenset({"MeanVarianceNormalization"})
+
+
 def _unknowns(shape: Shape) -> int:
     return 1 << 20 if shape is None else sum(isinstance(d, str) for d in shape)
 
@@ -85,6 +89,8 @@ class NodeShapes:
         shapes = [None if v is None else v.shape for v in ins]
         if domain == "com.microsoft":
             return self._msft(node, attrs, ins, shapes)
+        if domain == "ai.onnx" and node.op_type in SAME_SHAPE:
+            return [(ins[0].dtype, shapes[0])] if ins and ins[0] is not None else []
         if domain == "ai.onnx":
             return self._onnx_node(node, ins, self.versions.get("ai.onnx", 1))
         return []
