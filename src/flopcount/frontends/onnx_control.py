@@ -241,7 +241,7 @@ def inline_function(
     for inner in function.node:
         copy = body.node.add()
         copy.CopyFrom(inner)
-        copy.name = f"/{tag}.{inner.name or inner.op_type}"  # torch-style: scope = the call's
+        copy.name = f"{tag}/{inner.name or inner.op_type}"
         copy.input[:] = [rename.get(n, f"{tag}/{n}") if n else "" for n in inner.input]
         copy.output[:] = [rename.get(n, f"{tag}/{n}") if n else "" for n in inner.output]
         attributes = []
@@ -258,4 +258,8 @@ def inline_function(
                 attributes.append(attr)
         del copy.attribute[:]
         copy.attribute.extend(attributes)
-    lowering.lower_graph(body, env, prefix, repeat)
+    saved, lowering.fixed_scope = lowering.fixed_scope, prefix  # the body runs in the call's scope
+    try:
+        lowering.lower_graph(body, env, prefix, repeat)
+    finally:
+        lowering.fixed_scope = saved

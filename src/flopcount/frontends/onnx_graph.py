@@ -153,6 +153,7 @@ class Lowering:
         self.parameters: dict[str, TensorSpec] = {}
         self.functions = {(f.domain, f.name): f for f in model.functions}
         self.count = 0
+        self.fixed_scope: str | None = None  # set while inlining a function call
 
     def add_initializers(self, graph: onnx.GraphProto, env: Env, constants: set[str]) -> None:
         """Initializers become parameters, except those only ever used as shape arguments."""
@@ -183,6 +184,8 @@ class Lowering:
         label = _label(node, self.count)
         self.count += 1
         scope = _join(prefix, torch_scope(node.name)) if node.name else prefix
+        if self.fixed_scope is not None:
+            scope = self.fixed_scope
         ins = [env[name] if name else None for name in node.input]
         attrs = attr_values(node)
         domain = node.domain if node.domain != "ai.onnx" else ""
