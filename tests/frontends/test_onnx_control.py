@@ -85,7 +85,9 @@ def _if_model(cond: bool | None) -> onnx.ModelProto:
     big = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["t"])], "then", [], [vi("t", [3, 8])]
     )
-    small = helper.make_graph([helper.make_node("Relu", ["x"], ["e"])], "else", [], [vi("e", [3, 8])])
+    small = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["e"])], "else", [], [vi("e", [3, 8])]
+    )
     node = helper.make_node("If", ["c"], ["y"], then_branch=big, else_branch=small, name="branchy")
     inits = [init("w", [8, 8])]
     inputs = [vi("x", [3, 8])]

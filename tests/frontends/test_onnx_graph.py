@@ -153,8 +153,9 @@ def test_shape_arithmetic_is_folded_where_onnx_stops() -> None:
         helper.make_node("Reshape", ["x", "target"], ["flat"]),
         helper.make_node("MatMul", ["flat", "w"], ["y"]),
     ]
-    inits = [init("i0", [], 0, np.int64), init("i1", [], 1, np.int64), init("ax", [1], [0], np.int64),
-             init("minus1", [1], [-1], np.int64), init("w", [8, 4])]  # fmt: skip
+    inits = [init("i0", [], 0, np.int64), init("i1", [], 1, np.int64),
+             init("ax", [1], [0], np.int64), init("minus1", [1], [-1], np.int64),
+             init("w", [8, 4])]  # fmt: skip
     model = make(nodes, [vi("x", ["b", "t", 8])], [vi("y", None)], inits)
     graph = lower(model, dims={"b": 3, "t": 5})
     assert graph.nodes[-1].inputs[0].shape == (15, 8)

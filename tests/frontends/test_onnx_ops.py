@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from onnx import helper
-from onnx_helpers import FLOAT, INT8, INT32, INT64, UINT8, cost_of, init, make, vi, total
+from onnx_helpers import FLOAT, INT8, INT32, INT64, UINT8, cost_of, init, make, total, vi
 
 from flopcount.frontends.onnx import lower
 

@@ -108,7 +108,7 @@ def linear_attention(node: Node) -> Cost:
     multiplies); "delta" forms S^T k (dk*dv MACs), v - S^T k and beta * (.) (2 dv); each
     query head reads scale * q^T S (dk*dv MACs + dv multiplies)."""
     require_inputs(node, 3, 6)
-    q, k, v = (require_rank(node, i, 3, 3).shape for i in range(3))
+    q, _, v = (require_rank(node, i, 3, 3).shape for i in range(3))
     hq, dk = _heads(node, "q_num_heads", q[2])
     hkv, dv = _heads(node, "kv_num_heads", v[2])
     tokens = q[0] * q[1]

@@ -138,9 +138,8 @@ def deform_conv(node: Node) -> Cost:
     x = require_rank(node, 0, 4, 4).shape
     w = require_rank(node, 1, 4, 4).shape
     offset = require_rank(node, 2, 4, 4).shape
-    conv_inputs = (node.inputs[0], node.inputs[1])
     bias = optional_input(node, 3)
-    conv_inputs += (bias,) if bias is not None else ()
+    conv_inputs = node.inputs[:2] + ((bias,) if bias is not None else ())
     conv = conv_formula(proxy(node, "Conv", conv_inputs, **node.attrs))
     taps = w[2] * w[3]
     positions = offset[0] * offset[2] * offset[3]

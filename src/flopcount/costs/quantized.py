@@ -174,8 +174,10 @@ def _dequantized(formula: CostFormula, op: str) -> CostFormula:
         x = node.inputs[0]
         as_float = TensorSpec(shape=x.shape, dtype="float32", name=x.name)
         outputs = node.outputs[0].numel if node.outputs else x.numel
-        return dequantize(x.numel) + formula(proxy(node, op, (as_float,), **node.attrs)) + (
-            quantize(outputs)
+        return (
+            dequantize(x.numel)
+            + formula(proxy(node, op, (as_float,), **node.attrs))
+            + (quantize(outputs))
         )
 
     cost.__doc__ = f"dequantize X, float {op} (flopcount.costs), quantize Y."
@@ -238,4 +240,3 @@ def qordered_matmul(node: Node) -> Cost:
     require_inputs(node, 5, 8)
     macs, outputs = _products(node, node.inputs[0], node.inputs[2])
     return integer_contraction(macs) + requantize(outputs)
-

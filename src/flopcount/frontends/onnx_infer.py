@@ -18,6 +18,7 @@ import numpy as np
 import onnx
 from onnx import defs, helper, numpy_helper, shape_inference
 
+from flopcount.errors import ShapeError
 from flopcount.frontends import onnx_msft_shapes as msft
 from flopcount.frontends.onnx_fold import FOLDERS, fold, shape_value
 from flopcount.frontends.onnx_load import dtype_name, elem_type, small_value
@@ -74,6 +75,8 @@ class NodeShapes:
                     value.shape = shape
                 value.dtype = value.dtype or dtype
         self._fold(node, attrs, ins, outs)
+        if node.op_type == "Reshape" and node.domain in ("", "ai.onnx"):
+            _check_reshape(ins, outs, label)
         if node.op_type in DATA_DEPENDENT:
             self._bound(node, ins, outs, attrs, label)
         first = next((v.dtype for v in ins if v is not None), "float32")
@@ -187,6 +190,20 @@ class NodeShapes:
                     )
                 dims[axis] = size
             value.shape = tuple(dims)
+
+
+def _check_reshape(ins: list[Value | None], outs: list[Value], label: str) -> None:
+    """A Reshape must keep its element count; a mismatch means the model baked a size."""
+    before = ins[0].concrete if ins and ins[0] is not None else None
+    after = outs[0].concrete if outs else None
+    if before is None or after is None or math.prod(before) == math.prod(after):
+        return
+    raise ShapeError(
+        f"Reshape node {label!r} reshapes {before} ({math.prod(before):,} elements) to {after} "
+        f"({math.prod(after):,}): the model's shape computation holds a size fixed at export "
+        "time (torch.onnx's tracer bakes some sizes into constants); analyse it with the "
+        "dimension values it was exported with, or re-export with those you want"
+    )
 
 
 def _upper_bound(op: str, ins: list[Value | None], attrs: dict[str, Any]) -> int | None:
