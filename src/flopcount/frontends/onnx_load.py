@@ -18,6 +18,7 @@ from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from flopcount.errors import ModelLoadError
+from flopcount.frontends.onnx_wire import read_skeleton
 from flopcount.ir import DTYPE_BYTES
 
 __all__ = [
@@ -65,6 +66,15 @@ def dtype_name(elem_type: int) -> str:
     return exact if exact in DTYPE_BYTES else fallback
 
 
+def _read(path: Path) -> onnx.ModelProto:
+    """The model without its large weights (`onnx_wire`); protobuf's own parser when the fast
+    reader refuses the file (its error is the one worth reporting)."""
+    try:
+        return read_skeleton(path)
+    except (DecodeError, ValueError, OSError):
+        return onnx.load(path, load_external_data=False)
+
+
 def load_model(model: Any) -> onnx.ModelProto:
     """A `ModelProto` from a path or a proto, weights left on disk; `ModelLoadError` if not one."""
     if isinstance(model, onnx.ModelProto):
@@ -76,7 +86,7 @@ def load_model(model: Any) -> onnx.ModelProto:
         if not path.is_file():
             raise ModelLoadError(f"ONNX model file {where} does not exist (or is not a file)")
         try:
-            proto = onnx.load(path, load_external_data=False)
+            proto = _read(path)
         except (DecodeError, ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(
                 f"{where} is not a readable ONNX model ({type(exc).__name__}: {exc}); the file "
