@@ -17,8 +17,8 @@ double_data 10, uint64_data 11.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 import onnx
 from google.protobuf.message import DecodeError

@@ -11,7 +11,7 @@ It reports the median wall time of each process (interpreter start and imports i
 median analysis time inside it (loading the file to the totals, imports excluded) and the
 process's peak resident memory (``ru_maxrss`` of the child itself), then the ratios.
 
-    PYTHONPATH=src python benchmarks/onnx.py [--repeat 3] [--workdir /tmp/flopcount-onnx-bench]
+    PYTHONPATH=src python benchmarks/bench_onnx.py [--repeat 3] [--workdir DIR]
         [--onnx-tool-python /path/to/python]
 
 onnx-tool conflicts with nothing here but is not a flopcount dependency: install it into any
@@ -30,10 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-# This file is named onnx.py: drop its own folder from the import path so that "import onnx"
-# (inside torch.onnx) finds the onnx package, not this script.
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 MODELS = {"resnet50": {"batch": 1}, "vit_b_16": {"batch": 1}, "gpt2": {"batch": 1, "seq": 128}}
 
@@ -41,7 +38,8 @@ FLOPCOUNT_RUN = """
 import json, resource, sys, time
 start = time.perf_counter()
 import flopcount.costs as costs
-from flopcount.costs import msft_ops, onnx_ops, onnx_recurrent, onnx_sampling, onnx_signal, quantized
+from flopcount.costs import msft_ops, onnx_ops, onnx_recurrent, onnx_sampling, onnx_signal
+from flopcount.costs import quantized
 from flopcount.frontends.onnx import lower
 start = time.perf_counter()
 graph = lower(sys.argv[1])
