@@ -259,3 +259,20 @@ def test_nonzero_output_bound_and_binding() -> None:
     bound = lower(model, dims={"nz[1]": 5})
     assert bound.nodes[0].outputs[0].shape == (2, 5)
     assert bound.nodes[1].outputs[0].shape == (5, 2)
+
+
+def test_dft_opset_17_default_axis_is_1() -> None:
+    model = make([helper.make_node("DFT", ["x"], ["y"])], [vi("x", [2, 8, 3, 2])], [vi("y", None)])
+    graph = lower(model)
+    assert graph.nodes[0].attrs["axis"] == 1
+    assert total(graph).flops == 2 * 3 * 5 * 8 * 3  # 6 complex transforms of N = 8
+
+
+def test_explicitly_unsupported_op_is_noted() -> None:
+    nms = helper.make_node("NonMaxSuppression", ["boxes", "scores", "most"], ["sel"])
+    boxes, scores = vi("boxes", [1, 10, 4]), vi("scores", [1, 2, 10])
+    most = init("most", [1], [3], np.int64)
+    graph = lower(make([nms], [boxes, scores], [vi("sel", None)], [most]))
+    assert graph.nodes[0].outputs[0].shape == (1 * 2 * 3, 3)  # batch * classes * 3 at most
+    assert any("NonMaxSuppression" in n and "IoU" in n for n in graph.notes)
+    assert total(graph, allow_unsupported=True).flops == 0

@@ -183,9 +183,11 @@ def skip_simplified_layer_normalization(node: Node) -> Cost:
     return arithmetic(node, flops(adds)) + rms
 
 
-@register("SimplifiedLayerNormalization", domain=MS)
+@register("SimplifiedLayerNormalization")  # ONNX Runtime defines it in the ONNX domain
 def simplified_layer_normalization(node: Node) -> Cost:
-    """X, scale over dims ``axis``... : RMSNormalization (LayerNorm without mean or bias)."""
+    """X, scale over dims ``axis``... : RMSNormalization (LayerNorm without mean or bias).
+    ONNX Runtime registers this op in the default domain (its optimizer emits it there); the
+    registry's fallback also serves a com.microsoft spelling."""
     require_inputs(node, 2)
     axis = int(node.attr("axis", -1))
     return rms_normalization(proxy(node, "RMSNormalization", node.inputs[:2], axis=axis))

@@ -76,6 +76,7 @@ def lower(
         env[value.name] = value
     lowering.add_initializers(graph, env, _shape_constants(graph))
     lowering.lower_graph(graph, env, "", 1)
+    _note_unsupported(lowering, notes)
     unused = sorted(set(dims or {}) - symbols.used)
     if unused:
         notes.append(f"dims {unused} matched no dimension of the model and were not used")
@@ -88,6 +89,14 @@ def lower(
         framework="onnx",
         name=graph.name or (Path(model).stem if isinstance(model, (str, os.PathLike)) else ""),
     )
+
+
+def _note_unsupported(lowering: Lowering, notes: list[str]) -> None:
+    """One note per op flopcount leaves unsupported on purpose, with the reason."""
+    from flopcount.costs.onnx_ops import UNSUPPORTED
+
+    seen = {n.op for n in lowering.nodes if n.domain == "" and n.op in UNSUPPORTED}
+    notes.extend(f"{op} is not costed: {UNSUPPORTED[op]}" for op in sorted(seen))
 
 
 def _check_opset(proto: onnx.ModelProto, notes: list[str]) -> None:

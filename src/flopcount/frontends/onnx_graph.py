@@ -47,13 +47,19 @@ CONST_INPUTS: dict[str, dict[int, str]] = {
 for _reduce in ("Sum", "Mean", "Max", "Min", "Prod", "L1", "L2", "SumSquare", "LogSum"):
     CONST_INPUTS[f"Reduce{_reduce}"] = {1: "axes"}
 CONST_INPUTS["ReduceLogSumExp"] = {1: "axes"}
+# The same for com.microsoft ops (ONNX Runtime's ContribOperators.md input lists).
+MS_CONST_INPUTS: dict[str, dict[int, str]] = {
+    "GroupQueryAttention": {6: "total_sequence_length"},
+    "Attention": {6: "past_sequence_length"},
+    "MultiHeadAttention": {8: "past_sequence_length"},
+}
 
 # Constant inputs that are scalars in spirit even when stored as a 1-element tensor.
 SCALAR_ATTRS = frozenset(
     {"k", "axis", "depth", "size", "constant_value", "dft_length", "frame_step", "frame_length",
      "num_mel_bins", "sample_rate", "lower_edge_hertz", "upper_edge_hertz", "ratio",
      "training_mode", "max_output_boxes_per_class", "iou_threshold", "score_threshold", "min",
-     "max", "start", "limit", "delta"}
+     "max", "start", "limit", "delta", "total_sequence_length", "past_sequence_length"}
 )  # fmt: skip
 
 
@@ -199,8 +205,12 @@ class Lowering:
             )
         else:
             outs = self.shapes.outputs(node, attrs, ins, label)
-        if domain == "":
-            _const_attrs(node.op_type, ins, attrs)
+        if domain in ("", "com.microsoft"):
+            table = CONST_INPUTS if domain == "" else MS_CONST_INPUTS
+            _const_attrs(table.get(node.op_type, {}), ins, attrs)
+        if domain == "" and node.op_type == "DFT" and "axis" not in attrs:
+            # DFT-17's axis attribute defaults to 1; DFT-20's axis input to -2 (formula default)
+            attrs.update({"axis": 1} if self.shapes.versions.get("ai.onnx", 0) < 20 else {})
         if repeat != 1:
             attrs["repeat"] = repeat
         where = f"{node.op_type} node {label!r}"
@@ -229,9 +239,9 @@ def _join(prefix: str, scope: str) -> str:
     return f"{prefix}.{scope}" if prefix and scope else prefix or scope
 
 
-def _const_attrs(op: str, ins: list[Value | None], attrs: dict[str, Any]) -> None:
+def _const_attrs(table: dict[int, str], ins: list[Value | None], attrs: dict[str, Any]) -> None:
     """Copy known constant inputs into ``attrs`` (an attribute already there wins)."""
-    for index, key in CONST_INPUTS.get(op, {}).items():
+    for index, key in table.items():
         value = ins[index] if index < len(ins) else None
         if value is None or value.value is None or key in attrs:
             continue

@@ -30,6 +30,10 @@ __all__ = ["NodeShapes"]
 DATA_DEPENDENT = frozenset({"NonZero", "Compress", "Unique", "NonMaxSuppression", "TopK"})
 
 
+# Ops ONNX Runtime defines in the default domain although ONNX does not (its optimizer emits
+# them there): shaped by the contrib rules.
+ORT_DEFAULT_DOMAIN = frozenset({"SimplifiedLayerNormalization"})
+
 # ai.onnx ops whose schema has no shape inference (function ops): the output is X's shape.
 SAME_SHAPE = frozenset({"MeanVarianceNormalization"})
 
@@ -90,7 +94,7 @@ class NodeShapes:
     ) -> list[tuple[str, Shape]]:
         domain = node.domain or "ai.onnx"
         shapes = [None if v is None else v.shape for v in ins]
-        if domain == "com.microsoft":
+        if domain == "com.microsoft" or node.op_type in ORT_DEFAULT_DOMAIN:
             return self._msft(node, attrs, ins, shapes)
         if domain == "ai.onnx" and node.op_type in SAME_SHAPE:
             return [(ins[0].dtype, shapes[0])] if ins and ins[0] is not None else []
@@ -224,7 +228,8 @@ def _upper_bound(op: str, ins: list[Value | None], attrs: dict[str, Any]) -> int
         scores = ins[1].concrete if len(ins) > 1 and ins[1] is not None else None
         if scores is None or len(x) != 3:
             return None
-        per_class = min(x[1], int(attrs.get("max_output_boxes_per_class", x[1])))
+        given = len(ins) > 2 and ins[2] is not None  # absent: 0 boxes (ONNX spec default)
+        per_class = min(x[1], int(attrs.get("max_output_boxes_per_class", x[1] if given else 0)))
         return scores[0] * scores[1] * per_class
     return None
 
