@@ -61,8 +61,8 @@ def _squeeze(v: Values, a: dict[str, Any]) -> np.ndarray | None:
 
 
 def _slice(v: Values, a: dict[str, Any]) -> np.ndarray | None:
-    if "starts" in a:  # opset < 10: attributes
-        starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+    if "starts" in a and "ends" in a:  # opset < 10 attributes, or constant inputs copied
+        starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), a.get("steps")
     else:
         starts, ends = v[1].tolist(), v[2].tolist()
         axes = v[3].tolist() if len(v) > 3 and v[3].size else None

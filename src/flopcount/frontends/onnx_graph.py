@@ -198,6 +198,7 @@ class Lowering:
         if (node.domain, node.op_type) in self.functions:
             onnx_control.inline_function(self, node, env, scope or label, repeat)
             return
+        self._derived_attrs(node.op_type, domain, ins, attrs)
         if domain == "" and node.op_type in onnx_control.CONTROL_FLOW:
             inner = _join(scope, label.split("/")[-1]) if "/" in label else scope or label
             outs = onnx_control.CONTROL_FLOW[node.op_type](
@@ -205,12 +206,6 @@ class Lowering:
             )
         else:
             outs = self.shapes.outputs(node, attrs, ins, label)
-        if domain in ("", "com.microsoft"):
-            table = CONST_INPUTS if domain == "" else MS_CONST_INPUTS
-            _const_attrs(table.get(node.op_type, {}), ins, attrs)
-        if domain == "" and node.op_type == "DFT" and "axis" not in attrs:
-            # DFT-17's axis attribute defaults to 1; DFT-20's axis input to -2 (formula default)
-            attrs.update({"axis": 1} if self.shapes.versions.get("ai.onnx", 0) < 20 else {})
         if repeat != 1:
             attrs["repeat"] = repeat
         where = f"{node.op_type} node {label!r}"
@@ -223,6 +218,18 @@ class Lowering:
         for name, value in zip(node.output, outs):
             if name:
                 env[name] = value
+
+    def _derived_attrs(
+        self, op: str, domain: str, ins: list[Value | None], attrs: dict[str, Any]
+    ) -> None:
+        """Attributes a formula needs that the node holds elsewhere: constant inputs
+        (`CONST_INPUTS`) and defaults that changed between opsets."""
+        if domain in ("", "com.microsoft"):
+            table = CONST_INPUTS if domain == "" else MS_CONST_INPUTS
+            _const_attrs(table.get(op, {}), ins, attrs)
+        if domain == "" and op == "DFT" and "axis" not in attrs:
+            # DFT-17's axis attribute defaults to 1; DFT-20's axis input to -2 (formula default)
+            attrs.update({"axis": 1} if self.shapes.versions.get("ai.onnx", 0) < 20 else {})
 
     def _specs(self, values: Sequence[Value | None], where: str) -> tuple[TensorSpec, ...]:
         specs = [ABSENT if v is None or not v.name else self.spec(v, where) for v in values]
