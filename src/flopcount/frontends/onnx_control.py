@@ -16,29 +16,45 @@ product of the enclosing trip counts); the analysis multiplies a node's cost by 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import onnx
 
-from flopcount.errors import FlopcountError
+from flopcount.errors import FlopcountError, FrontendError
 from flopcount.frontends.onnx_values import Dim, Value, type_shape
 
 if TYPE_CHECKING:
     from flopcount.frontends.onnx_graph import Env, Lowering
 
-__all__ = ["CONTROL_FLOW", "inline_function"]
+__all__ = ["CONTROL_FLOW", "Call", "inline_function"]
 
-ControlRule = Callable[
-    ["Lowering", onnx.NodeProto, list["Value | None"], "Env", dict[str, Any], str, int],
-    list[Value],
-]
+
+@dataclass(slots=True)
+class Call:
+    """One control-flow node being lowered: where it is and what it reads."""
+
+    lowering: Lowering
+    node: onnx.NodeProto
+    ins: list[Value | None]
+    env: Env
+    attrs: dict[str, Any]
+    prefix: str  # scope of the node's subgraphs
+    repeat: int  # how many times the node itself runs
+
+    @property
+    def label(self) -> str:
+        return self.node.name or self.prefix
+
+
+ControlRule = Callable[[Call], list[Value]]
 
 
 def _subgraph(node: onnx.NodeProto, name: str) -> onnx.GraphProto:
     for attr in node.attribute:
         if attr.name == name:
             return attr.g
-    raise FlopcountError(f"{node.op_type} node {node.name!r} has no {name!r} subgraph")
+    raise FrontendError(f"{node.op_type} node {node.name!r} has no {name!r} subgraph")
 
 
 def _bind_inputs(lowering: Lowering, graph: onnx.GraphProto, env: Env, given: list[Value]) -> Env:
@@ -61,18 +77,11 @@ def _result(name: str, inner: Value, shape: tuple[Dim, ...] | None, producer: st
     )
 
 
-def _lower_loop(
-    lowering: Lowering,
-    node: onnx.NodeProto,
-    ins: list[Value | None],
-    env: Env,
-    attrs: dict[str, Any],
-    prefix: str,
-    repeat: int,
-) -> list[Value]:
+def _lower_loop(call: Call) -> list[Value]:
     """Loop(M, cond, v_initial...) -> (v_final..., scan_outputs...)."""
+    lowering, node, ins, attrs = call.lowering, call.node, call.ins, call.attrs
     body = _subgraph(node, "body")
-    label = node.name or prefix
+    label = call.label
     trip = _trip_count(lowering, ins, label)
     if trip is None:
         attrs["trip_count_unknown"] = True
@@ -88,8 +97,8 @@ def _lower_loop(
     attrs["trip_count"] = trip if trip is not None else 1
     counter = [Value("", "int64", ()), Value("", "bool", ())]
     carried = [v if v is not None else Value("") for v in ins[2:]]
-    scope = _bind_inputs(lowering, body, env, counter + carried)
-    lowering.lower_graph(body, scope, f"{prefix}.body", repeat * (trip or 1))
+    scope = _bind_inputs(lowering, body, call.env, counter + carried)
+    lowering.lower_graph(body, scope, f"{call.prefix}.body", call.repeat * (trip or 1))
     producer = f"output of Loop node {label!r}"
     outs: list[Value] = []
     n_carried = len(carried)
@@ -114,20 +123,13 @@ def _trip_count(lowering: Lowering, ins: list[Value | None], label: str) -> int 
     return max(int(m.value.reshape(())), 0)
 
 
-def _lower_scan(
-    lowering: Lowering,
-    node: onnx.NodeProto,
-    ins: list[Value | None],
-    env: Env,
-    attrs: dict[str, Any],
-    prefix: str,
-    repeat: int,
-) -> list[Value]:
+def _lower_scan(call: Call) -> list[Value]:
     """Scan(states..., scan_inputs...) (opset 9+) -> (final states..., scan_outputs...)."""
+    lowering, node, attrs = call.lowering, call.node, call.attrs
     body = _subgraph(node, "body")
-    label = node.name or prefix
+    label = call.label
     n_scan = int(attrs.get("num_scan_inputs", 1))
-    given = [v if v is not None else Value("") for v in ins]
+    given = [v if v is not None else Value("") for v in call.ins]
     states, scans = given[: len(given) - n_scan], given[len(given) - n_scan :]
     in_axes = attrs.get("scan_input_axes") or [0] * n_scan
     slices, trip = [], None
@@ -143,8 +145,8 @@ def _lower_scan(
         attrs["trip_count_unknown"] = True
         lowering.notes.append(f"Scan {label!r}: scan length unknown; body counted once")
     attrs["trip_count"] = trip if trip is not None else 1
-    scope = _bind_inputs(lowering, body, env, states + slices)
-    lowering.lower_graph(body, scope, f"{prefix}.body", repeat * (trip or 1))
+    scope = _bind_inputs(lowering, body, call.env, states + slices)
+    lowering.lower_graph(body, scope, f"{call.prefix}.body", call.repeat * (trip or 1))
     out_axes = attrs.get("scan_output_axes") or [0] * (len(node.output) - len(states))
     producer = f"output of Scan node {label!r}"
     outs = []
@@ -175,17 +177,9 @@ def _branch_total(nodes: list[Any]) -> tuple[int, int]:
     return flops, macs
 
 
-def _lower_if(
-    lowering: Lowering,
-    node: onnx.NodeProto,
-    ins: list[Value | None],
-    env: Env,
-    attrs: dict[str, Any],
-    prefix: str,
-    repeat: int,
-) -> list[Value]:
+def _lower_if(call: Call) -> list[Value]:
     """If(cond) -> the outputs of the branch counted (see the module docstring)."""
-    label = node.name or prefix
+    lowering, node, ins, label = call.lowering, call.node, call.ins, call.label
     cond = ins[0].value if ins and ins[0] is not None else None
     names = ["then_branch", "else_branch"]
     if cond is not None and cond.size == 1:
@@ -196,9 +190,9 @@ def _lower_if(
     for name in names:
         branch = _subgraph(node, name)
         lowering.nodes = []
-        scope = _bind_inputs(lowering, branch, env, [])
+        scope = _bind_inputs(lowering, branch, call.env, [])
         try:
-            lowering.lower_graph(branch, scope, f"{prefix}.{name}", repeat)
+            lowering.lower_graph(branch, scope, f"{call.prefix}.{name}", call.repeat)
             lowered[name] = (lowering.nodes, scope)
         except FlopcountError as exc:
             errors.append(exc)
@@ -213,7 +207,7 @@ def _lower_if(
             f"If {label!r}: condition unknown from shapes ({described}); counted {chosen}"
             + (" (the other branch could not be lowered)" if errors else ", the larger")
         )
-    attrs["branch"] = chosen
+    call.attrs["branch"] = chosen
     nodes, scope = lowered[chosen]
     lowering.nodes.extend(nodes)
     branch = _subgraph(node, chosen)

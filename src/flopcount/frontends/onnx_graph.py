@@ -201,9 +201,8 @@ class Lowering:
         self._derived_attrs(node.op_type, domain, ins, attrs)
         if domain == "" and node.op_type in onnx_control.CONTROL_FLOW:
             inner = _join(scope, label.split("/")[-1]) if "/" in label else scope or label
-            outs = onnx_control.CONTROL_FLOW[node.op_type](
-                self, node, ins, env, attrs, inner, repeat
-            )
+            call = onnx_control.Call(self, node, ins, env, attrs, inner, repeat)
+            outs = onnx_control.CONTROL_FLOW[node.op_type](call)
         else:
             outs = self.shapes.outputs(node, attrs, ins, label)
         if repeat != 1:
