@@ -233,3 +233,29 @@ def test_int64_input_without_shape_needs_one() -> None:
     with pytest.raises(ShapeError, match="--input-shape"):
         lower(model)
     assert lower(model, input_shapes={"x": (3,)}).nodes[0].outputs[0].shape == (3,)
+
+
+def test_initializers_listed_as_inputs_are_parameters() -> None:
+    model = _linear()
+    model.graph.input.append(vi("w", [16, 32]))  # IR < 4 style: weights also graph inputs
+    graph = lower(model, dims={"batch": 1, "seq": 2})
+    assert [spec.name for spec in graph.inputs] == ["x"]
+    assert graph.parameters["w"].kind == "parameter"
+
+
+def test_the_model_proto_is_not_modified() -> None:
+    model = _linear()
+    before = model.SerializeToString()
+    lower(model, dims={"batch": 2, "seq": 3})
+    assert model.SerializeToString() == before
+
+
+def test_tensor_axis_binding_reaches_later_nodes() -> None:
+    node = helper.make_node("Mystery", ["x"], ["m"], domain="com.example")
+    nodes = [node, helper.make_node("MatMul", ["m", "w"], ["y"])]
+    model = make(nodes, [vi("x", [4])], [vi("y", None)], [init("w", [8, 3])])
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+    model.graph.value_info.append(vi("m", ["unk__7", 8]))  # axis 0: an unbound symbol
+    graph = lower(model, dims={"m[0]": 5})
+    assert graph.nodes[1].outputs[0].shape == (5, 3)
+    assert total(graph, allow_unsupported=True).macs == 5 * 8 * 3

@@ -87,7 +87,18 @@ class NodeShapes:
         for value in outs:
             value.dtype = value.dtype or first
             value.producer = producer
+            self._tensor_bindings(value)
         return outs
+
+    def _tensor_bindings(self, value: Value) -> None:
+        """Apply ``dims["TENSOR[AXIS]"]`` bindings now, so later nodes see the sizes."""
+        if value.shape is None or not any(isinstance(d, str) for d in value.shape):
+            return
+        dims: list[Dim] = []
+        for axis, dim in enumerate(value.shape):
+            bound = self.symbols.resolve(f"{value.name}[{axis}]") if isinstance(dim, str) else dim
+            dims.append(bound if isinstance(bound, int) else dim)
+        value.shape = tuple(dims)
 
     def _candidates(
         self, node: onnx.NodeProto, attrs: dict[str, Any], ins: list[Value | None]
