@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -53,15 +54,7 @@ def test_causal_exact_square() -> None:
 
 
 def test_causal_pairs_against_brute_force() -> None:
-    for tq, tk, offset in [
-        (4, 4, 0),
-        (4, 8, 4),
-        (4, 8, 0),
-        (8, 4, -4),
-        (5, 3, 2),
-        (3, 9, 20),
-        (3, 0, 0),
-    ]:
+    for tq, tk, offset in itertools.product(range(7), range(7), range(-8, 9)):
         rows = [sum(1 for j in range(tk) if j <= i + offset) for i in range(tq)]
         assert causal_pairs(tq, tk, offset) == (sum(rows), sum(1 for r in rows if r))
     assert causal_pairs(4, 8, 4) == (5 + 6 + 7 + 8, 4)  # bottom-right, as the ONNX spec draws
