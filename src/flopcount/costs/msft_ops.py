@@ -11,7 +11,14 @@ costs what its unfused original costs (a test checks this on a BERT-like encoder
 
 from __future__ import annotations
 
-from flopcount.costs._common import arithmetic, cost_error, flops, optional_input, require_inputs
+from flopcount.costs._common import (
+    FLOAT_DTYPES,
+    arithmetic,
+    cost_error,
+    flops,
+    optional_input,
+    require_inputs,
+)
 from flopcount.costs.attention import SDPA, attention
 from flopcount.costs.contraction import matmul_cost
 from flopcount.costs.cost import Cost
@@ -30,7 +37,9 @@ MS = "com.microsoft"
 
 
 def _spec(shape: tuple[int, ...], like: TensorSpec) -> TensorSpec:
-    return TensorSpec(shape=shape, dtype=like.dtype if like.dtype != "int8" else "float32")
+    """A float spec of ``shape`` (``like``'s dtype when floating; attention of a quantized
+    op runs in float32 after dequantisation)."""
+    return TensorSpec(shape=shape, dtype=like.dtype if like.dtype in FLOAT_DTYPES else "float32")
 
 
 def sdpa_cost(
