@@ -100,8 +100,11 @@ def test_negative_declared_dimension() -> None:
 
 
 def test_scopes_names_and_parameters() -> None:
-    graph = lower(_linear(), dims={"batch": 1, "seq": 2})
-    assert [n.scope for n in graph.nodes] == ["encoder.fc", "encoder"]
+    model = _linear()
+    model.graph.node.append(helper.make_node("Identity", ["y"], ["z"], name="Identity_7"))
+    graph = lower(model, dims={"batch": 1, "seq": 2})
+    # a name without a module path in a torch export belongs to the root module
+    assert [n.scope for n in graph.nodes] == ["encoder.fc", "encoder", ""]
     assert graph.nodes[0].name == "/encoder/fc/MatMul"
     assert graph.nodes[0].inputs[1].kind == "parameter"
     assert graph.framework == "onnx"

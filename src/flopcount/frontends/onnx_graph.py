@@ -160,6 +160,9 @@ class Lowering:
         self.functions = {(f.domain, f.name): f for f in model.functions}
         self.count = 0
         self.fixed_scope: str | None = None  # set while inlining a function call
+        # In a torch.onnx export, names without a module path ("Constant_12") belong to the
+        # root module; elsewhere a node's name is its scope.
+        self.torch_names = any(n.name.startswith("/") for n in model.graph.node)
 
     def add_initializers(self, graph: onnx.GraphProto, env: Env, constants: set[str]) -> None:
         """Initializers become parameters, except those only ever used as shape arguments."""
@@ -189,7 +192,8 @@ class Lowering:
 
         label = _label(node, self.count)
         self.count += 1
-        scope = _join(prefix, torch_scope(node.name)) if node.name else prefix
+        own = torch_scope(node.name) if "/" in node.name or not self.torch_names else ""
+        scope = _join(prefix, own)
         if self.fixed_scope is not None:
             scope = self.fixed_scope
         ins = [env[name] if name else None for name in node.input]
