@@ -1,0 +1,132 @@
+"""Reading an .onnx file without reading its weights: a protobuf wire-format skim.
+
+An ONNX file is one serialized ``ModelProto``; nearly all its bytes are the ``raw_data`` of the
+graph's initializers. Parsing it with protobuf copies every weight into memory twice (the file
+bytes, then the message), which dominates the time and memory of analysing a model from shapes.
+`read_skeleton` walks the protobuf wire format (key varints and length prefixes,
+https://protobuf.dev/programming-guides/encoding/) through small positioned reads down to the
+initializers, then parses everything except the data of large tensors: their dims, dtype, name
+and external-data fields survive, their bytes are never read. (Reads, not a memory map: the
+kernel may map a file's pages in 2 MB huge pages, which would count weights into the RSS.)
+
+Field numbers from ``onnx/onnx.proto``: ModelProto.graph = 7; GraphProto.initializer = 5;
+TensorProto data fields float_data 4, int32_data 5, string_data 6, int64_data 7, raw_data 9,
+double_data 10, uint64_data 11.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import onnx
+from google.protobuf.message import DecodeError
+
+__all__ = ["read_skeleton"]
+
+MODEL_GRAPH = 7
+GRAPH_INITIALIZER = 5
+TENSOR_DATA_FIELDS = frozenset({4, 5, 6, 7, 9, 10, 11})
+# A serialized tensor longer than this holds more than SMALL_VALUE (4096) elements of any
+# numeric dtype (8 bytes at most per element), so its values are never needed.
+LARGE_TENSOR_BYTES = 40_000
+WINDOW = 1 << 16  # bytes read at a time while scanning
+
+
+class _File:
+    """Positioned access to a file through a small window of bytes read on demand."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self.handle, self.size = handle, size
+        self.start, self.data = 0, b""
+
+    def _load(self, pos: int, count: int) -> None:
+        self.handle.seek(pos)
+        self.start, self.data = pos, self.handle.read(max(count, WINDOW))
+
+    def __getitem__(self, pos: int) -> int:
+        if not 0 <= pos - self.start < len(self.data):
+            self._load(pos, 1)
+        return self.data[pos - self.start]
+
+    def slice(self, start: int, end: int) -> bytes:
+        if start < self.start or end > self.start + len(self.data):
+            self._load(start, end - start)
+        return self.data[start - self.start : end - self.start]
+
+
+def _varint(buf: _File, pos: int, end: int) -> tuple[int, int]:
+    """(value, next position) of the varint at ``pos``."""
+    result = shift = 0
+    while True:
+        if pos >= end or shift > 63:
+            raise DecodeError("truncated or malformed varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def _fields(buf: _File, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """(field number, key start, value start, value end) of each field in ``buf[start:end]``."""
+    pos = start
+    while pos < end:
+        key, value_start = _varint(buf, pos, end)
+        wire = key & 7
+        if wire == 0:
+            _, value_end = _varint(buf, value_start, end)
+        elif wire == 1:
+            value_end = value_start + 8
+        elif wire == 2:
+            length, value_start = _varint(buf, value_start, end)
+            value_end = value_start + length
+        elif wire == 5:
+            value_end = value_start + 4
+        else:
+            raise DecodeError(f"unsupported wire type {wire}")
+        if value_end > end:
+            raise DecodeError("field runs past the end of its message")
+        yield key >> 3, pos, value_start, value_end
+        pos = value_end
+
+
+def _tensor(buf: _File, start: int, end: int) -> onnx.TensorProto:
+    """The TensorProto at ``buf[start:end]``, without its data when it is large."""
+    if end - start <= LARGE_TENSOR_BYTES:
+        return onnx.TensorProto.FromString(buf.slice(start, end))
+    kept = [
+        buf.slice(key, value_end)
+        for field, key, _, value_end in _fields(buf, start, end)
+        if field not in TENSOR_DATA_FIELDS
+    ]
+    return onnx.TensorProto.FromString(b"".join(kept))
+
+
+def read_skeleton(path: Path) -> onnx.ModelProto:
+    """The model in ``path`` with every large initializer's data left unread.
+
+    Raises `DecodeError` for a file that is not a well-formed protobuf message.
+    """
+    with path.open("rb", buffering=0) as handle:
+        buf = _File(handle, path.stat().st_size)
+        top, graph_range = [], None
+        for field, key, start, end in _fields(buf, 0, buf.size):
+            if field == MODEL_GRAPH:
+                graph_range = (start, end)
+            else:
+                top.append(buf.slice(key, end))
+        model = onnx.ModelProto.FromString(b"".join(top))
+        if graph_range is None:
+            return model
+        rest, initializers = [], []
+        for field, key, start, end in _fields(buf, *graph_range):
+            if field == GRAPH_INITIALIZER:
+                initializers.append(_tensor(buf, start, end))
+            else:
+                rest.append(buf.slice(key, end))
+        model.graph.ParseFromString(b"".join(rest))
+        model.graph.initializer.extend(initializers)
+        return model
