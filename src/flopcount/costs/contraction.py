@@ -15,11 +15,15 @@ from __future__ import annotations
 from flopcount.conv.geometry import ConvGeometry
 from flopcount.costs.cost import Cost
 
-__all__ = ["conv_cost", "matmul_cost"]
+__all__ = ["conv_cost", "dot_cost", "matmul_cost"]
 
 
-def _dot_products(outputs: int, length: int, bias: bool) -> Cost:
-    """``outputs`` dot products of ``length`` terms each, optionally plus a bias each."""
+def dot_cost(outputs: int, length: int, bias: bool = False) -> Cost:
+    """``outputs`` dot products of ``length`` terms each, optionally plus a bias each.
+
+    ``length * outputs`` MACs; FLOPs 2 per MAC + 1 per bias; exact K multiplies and K - 1 adds
+    per dot (2K with a bias, which replaces the first add into zero).
+    """
     macs = outputs * length
     bias_adds = outputs if bias else 0
     exact = outputs * (2 * length - 1) + bias_adds if length else bias_adds
@@ -39,7 +43,7 @@ def conv_cost(geo: ConvGeometry, bias: bool = False) -> Cost:
         flops = 2 * geo.macs + bias_adds
         return Cost(macs=geo.macs, flops=flops, flops_exact=flops)
     length = geo.kernel_volume * (geo.in_channels // geo.groups)
-    return _dot_products(geo.output_elements, length, bias)
+    return dot_cost(geo.output_elements, length, bias)
 
 
 def matmul_cost(m: int, k: int, n: int, batch: int = 1, bias: bool = False) -> Cost:
@@ -48,4 +52,4 @@ def matmul_cost(m: int, k: int, n: int, batch: int = 1, bias: bool = False) -> C
     Example: (25, 16) @ (16, 9) is 25 * 9 = 225 dot products of 16 terms: 3,600 MACs,
     7,200 FLOPs, 225 * (2 * 16 - 1) = 6,975 exact operations.
     """
-    return _dot_products(batch * m * n, k, bias)
+    return dot_cost(batch * m * n, k, bias)
