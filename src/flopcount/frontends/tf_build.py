@@ -107,11 +107,11 @@ class _Builder:
 
     def emit(self, node: TfNode, ins: list[TensorSpec], outs: list[TensorSpec]) -> None:
         values = [self.tensors[ref].value for ref in node.inputs]
-        ctx = Ctx(node, ins, values, outs)
+        ctx = Ctx(node, ins, values, outs, scope_of(node.name, self.tfg.layer_names))
         lowerer = LOWERERS.get(node.op)
         if lowerer is None:
             attrs = {"tf_op": node.op}
-            ctx.emitted.append(Node(f"tf.{node.op}", tuple(ins), tuple(outs), attrs, scope_of(node.name), node.name))  # fmt: skip
+            ctx.emitted.append(Node(f"tf.{node.op}", tuple(ins), tuple(outs), attrs, ctx.scope, node.name))  # fmt: skip
         else:
             try:
                 lowerer(ctx)

@@ -76,6 +76,7 @@ class TfGraph:
     notes: list[str] = field(default_factory=list)
     name: str = ""
     inputs_bound: bool = False  # input shapes were fixed while loading (Keras, tf.function)
+    layer_names: frozenset[str] = frozenset()  # Keras layer names, to undo "conv_1" suffixes
 
     def by_name(self) -> dict[str, TfNode]:
         return {node.name: node for node in self.nodes}
@@ -92,14 +93,26 @@ def split_ref(ref: str) -> tuple[str, int]:
 _CALL_PREFIX = re.compile(r"^((Func/)?(Stateful)?PartitionedCall(_\d+)?/)+")
 
 
-def scope_of(node_name: str) -> str:
+def scope_of(node_name: str, layer_names: frozenset[str] = frozenset()) -> str:
     """The node's name scope with ``/`` as ``.``, minus the op's own name and call prefixes.
 
     ``StatefulPartitionedCall/model/conv1/Conv2D`` -> ``model.conv1`` (function inlining adds the
-    call's name in front of every inlined node; it is not part of the model's structure).
+    call's name in front of every inlined node; it is not part of the model's structure). Keras
+    opens a layer's name scope again when the model is traced, and TF makes it unique with a
+    suffix (``conv1_1``); with the model's ``layer_names`` known, the suffix is dropped.
     """
-    path = _CALL_PREFIX.sub("", node_name)
-    return path.rpartition("/")[0].replace("/", ".")
+    path = _CALL_PREFIX.sub("", node_name).rpartition("/")[0]
+    parts = path.split("/") if path else []
+    if layer_names:
+        parts = [_layer_name(part, layer_names) for part in parts]
+    return ".".join(parts)
+
+
+def _layer_name(part: str, layer_names: frozenset[str]) -> str:
+    base, sep, count = part.rpartition("_")
+    if part not in layer_names and sep and count.isdigit() and base in layer_names:
+        return base
+    return part
 
 
 # Op types that never produce a model output when nothing consumes them (state and bookkeeping).
@@ -116,6 +129,8 @@ _ASSIGN_OPS = frozenset(
     {"Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp",
      "AssignSubVariableOp"}
 )  # fmt: skip
+_READS = frozenset({"Identity", "ReadVariableOp"})
+_VARIABLES = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 _SAVER_SCOPE = re.compile(r"(^|/)save(_\d+)?/")
 _OPTIMIZER_SCOPE = re.compile(r"(^|/)(gradients(_\d+)?|training|train|optimizer)(/|$)", re.I)
 
@@ -125,12 +140,20 @@ def _own_category(node: TfNode) -> str | None:
     op, name = node.op, node.name
     if "regularizer" in name.lower():
         return "regularizers"
-    if op in _ASSIGN_OPS or "Initializer" in name or name == "init" or name.endswith("/init"):
+    if (
+        op in _ASSIGN_OPS
+        or op in ("VarIsInitializedOp", "IsVariableInitialized")
+        or "Initializer" in name
+        or name == "init"
+        or name.endswith("/init")
+    ):
         return "initializers"
     if op in ("SaveV2", "RestoreV2", "MergeV2Checkpoints") or _SAVER_SCOPE.search(name):
         return "savers"
     if re.match(r"(Resource)?(Sparse)?Apply", op) or _OPTIMIZER_SCOPE.search(name):
         return "optimizer and gradients"
+    if op == "ReadVariableOp" or name.endswith("/read"):
+        return "variable reads"
     if op.endswith("Summary") or "summaries" in name:
         return "summaries"
     return None
@@ -146,12 +169,19 @@ def infer_outputs(graph: TfGraph) -> list[str]:
     for node in graph.nodes:
         consumed.update(split_ref(ref)[0] for ref in node.inputs)
         consumed.update(node.control_inputs)
+    by_name = graph.by_name()
+
+    def reads_variable(node: TfNode) -> bool:  # "Variable/read", "Variable/Read/ReadVariableOp"
+        source = by_name.get(split_ref(node.inputs[0])[0]) if node.inputs else None
+        return node.op in _READS and source is not None and source.op in _VARIABLES
+
     outputs = [
         node.name
         for node in graph.nodes
         if node.name not in consumed
         and node.op not in _BOOKKEEPING_OPS
         and node.op not in _ASSIGN_OPS
+        and not reads_variable(node)
         and _own_category(node) is None
     ]
     if not outputs:

@@ -144,7 +144,15 @@ def load_keras(model: Any, input_shapes: Mapping[str, Sequence[int]] | None) -> 
     function = tf.function(call).get_concrete_function(*specs)
     tfg = load_function(function, str(model.name), notes)
     tfg.inputs_bound = True
+    tfg.layer_names = _layer_names(model)
     return tfg
+
+
+def _layer_names(model: Any) -> frozenset[str]:
+    """The names of the model and every layer inside it (nested models and sublayers too)."""
+    walk = getattr(model, "_flatten_layers", None)  # Keras 3; without it, only direct layers
+    layers = list(walk(include_self=True)) if callable(walk) else [model, *model.layers]
+    return frozenset(str(layer.name) for layer in layers)
 
 
 def load_keras_file(path: Path, input_shapes: Mapping[str, Sequence[int]] | None) -> TfGraph:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from flopcount.frontends.tf_graph import TfNode, scope_of
+from flopcount.frontends.tf_graph import TfNode
 from flopcount.ir import DTYPE_BYTES, Node, TensorSpec
 
 __all__ = ["LOWERERS", "Ctx", "lowers", "tf_dtype"]
@@ -37,6 +37,7 @@ class Ctx:
     ins: list[TensorSpec]
     values: list[np.ndarray | None]
     outs: list[TensorSpec]
+    scope: str = ""
     emitted: list[Node] = field(default_factory=list)
 
     def attr(self, key: str, default: Any = None) -> Any:
@@ -50,7 +51,7 @@ class Ctx:
         if self.emitted:
             attrs["tf_part"] = len(self.emitted)
         self.emitted.append(
-            Node(op, tuple(inputs), tuple(outputs), attrs, scope_of(self.node.name), self.node.name)
+            Node(op, tuple(inputs), tuple(outputs), attrs, self.scope, self.node.name)
         )
         return outputs[0]
 
