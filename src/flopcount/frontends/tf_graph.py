@@ -194,10 +194,14 @@ def infer_outputs(graph: TfGraph) -> list[str]:
 
 
 def _topological(needed: set[str], nodes: dict[str, TfNode]) -> list[TfNode]:
-    """The needed nodes, inputs before consumers (GraphDefs need not be sorted)."""
+    """The needed nodes, inputs before consumers, otherwise in the GraphDef's order.
+
+    A GraphDef need not be sorted; a depth-first walk from each node in file order sorts it
+    and leaves an already sorted graph as it is.
+    """
     order: list[TfNode] = []
     state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    for root in sorted(needed):
+    for root in (name for name in nodes if name in needed):
         stack: list[tuple[str, int]] = [(root, 0)]
         while stack:
             name, child = stack.pop()

@@ -81,7 +81,7 @@ def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, Any]]:
         elif wire == _I64:
             value, pos = buf[pos : pos + 8], pos + 8
         else:
-            raise _Malformed(f"wire type {wire} (groups are not used by GraphDef)")
+            raise _Malformed(f"wire type {wire} does not occur in a GraphDef")
         if pos > end:
             raise _Malformed("a field runs past the end of its message")
         out.append((number, wire, value))
