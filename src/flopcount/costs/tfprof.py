@@ -89,7 +89,9 @@ def _sum(node: Node) -> int:  # Sum, ArgMax, ArgMin, BiasAddGrad: reduce 1, fina
 def _pool(node: Node) -> int:  # kernel area (the full 4-D ksize) * output elements
     if not _nhwc(node):
         return 0
-    return math.prod(node.attrs.get("tf_ksize") or node.attrs.get("kernel_shape") or []) * _out(node)  # fmt: skip
+    return math.prod(node.attrs.get("tf_ksize") or node.attrs.get("kernel_shape") or []) * _out(
+        node
+    )
 
 
 def _conv(node: Node) -> int:  # output_count * filter_in_depth * filter_h * filter_w * 2

@@ -59,7 +59,9 @@ def _load_path(
     )
 
 
-def _load_object(model: Any, input_shapes: Mapping[str, Sequence[int]] | None, signature: str) -> TfGraph:  # fmt: skip
+def _load_object(
+    model: Any, input_shapes: Mapping[str, Sequence[int]] | None, signature: str
+) -> TfGraph:
     from flopcount.frontends import tf_load
 
     tf = tf_load.import_tf()

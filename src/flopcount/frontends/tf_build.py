@@ -46,7 +46,10 @@ class _Builder:
 
     def outputs_of(self, node: TfNode) -> list[tuple[str, TfTensor]]:
         """The node's inferred outputs, ``("node:i", tensor)`` by output index."""
-        return [(f"{node.name}:{i}", self.tensors[f"{node.name}:{i}"]) for i in self.index.get(node.name, [])]  # fmt: skip
+        return [
+            (f"{node.name}:{i}", self.tensors[f"{node.name}:{i}"])
+            for i in self.index.get(node.name, [])
+        ]
 
     def fold(self, node: TfNode, why: str, specs: list[tuple[str, TensorSpec]]) -> None:
         self.folded.setdefault(why, Counter())[node.op] += 1
@@ -64,13 +67,19 @@ class _Builder:
         if var is not None:
             tensor = TfTensor(tensor.shape, var.dtype, None, var.shape)
         elif tensor.dtype == "resource":
-            tensor = TfTensor(tensor.shape, str(node.attrs.get("dtype", "float32")), None, tensor.handle)  # fmt: skip
+            tensor = TfTensor(
+                tensor.shape, str(node.attrs.get("dtype", "float32")), None, tensor.handle
+            )
         return self.source(name, tensor, "parameter" if var is None or var.trainable else "buffer")
 
     def add(self, node: TfNode) -> None:
         outs = self.outputs_of(node)
         op = node.op
-        if op == "Placeholder" and outs[0][1].dtype != "resource" and node.name not in self.tfg.variables:  # fmt: skip
+        if (
+            op == "Placeholder"
+            and outs[0][1].dtype != "resource"
+            and node.name not in self.tfg.variables
+        ):
             spec = TensorSpec(outs[0][1].shape, tf_dtype(outs[0][1].dtype), node.name, "input")
             self.graph.inputs.append(spec)
             self.specs[outs[0][0]] = spec
@@ -91,7 +100,9 @@ class _Builder:
             ref, tensor = outs[0]
             self.fold(node, "views of weights", [(ref, replace(ins[0], shape=tensor.shape))])
         elif outs and all(t.value is not None for _, t in outs):
-            specs = [(ref, TensorSpec(t.shape, tf_dtype(t.dtype), ref, "constant")) for ref, t in outs]  # fmt: skip
+            specs = [
+                (ref, TensorSpec(t.shape, tf_dtype(t.dtype), ref, "constant")) for ref, t in outs
+            ]
             self.fold(node, "shape computations", specs)
         else:
             out_specs = [TensorSpec(t.shape, tf_dtype(t.dtype), ref) for ref, t in outs]
@@ -111,7 +122,9 @@ class _Builder:
         lowerer = LOWERERS.get(node.op)
         if lowerer is None:
             attrs = {"tf_op": node.op}
-            ctx.emitted.append(Node(f"tf.{node.op}", tuple(ins), tuple(outs), attrs, ctx.scope, node.name))  # fmt: skip
+            ctx.emitted.append(
+                Node(f"tf.{node.op}", tuple(ins), tuple(outs), attrs, ctx.scope, node.name)
+            )
         else:
             try:
                 lowerer(ctx)
@@ -144,7 +157,9 @@ class _Builder:
         return [f"folded {total} ops into the tensors they produce: " + "; ".join(parts)]
 
 
-def build_graph(tfg: TfGraph, nodes: list[TfNode], inference: Inference, outputs: list[str]) -> Graph:  # fmt: skip
+def build_graph(
+    tfg: TfGraph, nodes: list[TfNode], inference: Inference, outputs: list[str]
+) -> Graph:
     """The IR graph of ``nodes`` (pruned, topologically ordered, shapes in ``inference``)."""
     builder = _Builder(tfg, inference)
     for node in nodes:

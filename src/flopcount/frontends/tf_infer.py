@@ -38,7 +38,9 @@ def _given(name: str, input_shapes: Mapping[str, Sequence[int]]) -> tuple[int, .
     return None
 
 
-def _bind(node: TfNode, given: tuple[int, ...] | None, hint: object, notes: list[str]) -> tuple[int, ...]:  # fmt: skip
+def _bind(
+    node: TfNode, given: tuple[int, ...] | None, hint: object, notes: list[str]
+) -> tuple[int, ...]:
     """The input's concrete shape from its declaration and what the caller gave."""
     declared = node.attrs.get("shape")
     if declared is None or (not declared and hint):  # unknown rank, or an unset attribute
@@ -72,9 +74,13 @@ def _bind(node: TfNode, given: tuple[int, ...] | None, hint: object, notes: list
     return tuple(1 if d is None else int(d) for d in declared)
 
 
-def _from_hints(node: TfNode, graph: TfGraph, wanted: Sequence[int], error: ShapeError | None) -> list[TfTensor | None]:  # fmt: skip
+def _from_hints(
+    node: TfNode, graph: TfGraph, wanted: Sequence[int], error: ShapeError | None
+) -> list[TfTensor | None]:
     """TensorFlow's static shapes for the outputs ``wanted``; a ShapeError if one is unknown."""
-    dtype = next((str(node.attrs[k]) for k in ("T", "dtype", "out_type") if k in node.attrs), "float32")
+    dtype = next(
+        (str(node.attrs[k]) for k in ("T", "dtype", "out_type") if k in node.attrs), "float32"
+    )
     outs: list[TfTensor | None] = [None] * (max(wanted, default=-1) + 1)
     for index in wanted:
         hint = graph.hints.get(f"{node.name}:{index}")
@@ -91,7 +97,9 @@ def _from_hints(node: TfNode, graph: TfGraph, wanted: Sequence[int], error: Shap
     return outs
 
 
-def _source(node: TfNode, graph: TfGraph, given: tuple[int, ...] | None, result: Inference) -> TfTensor:  # fmt: skip
+def _source(
+    node: TfNode, graph: TfGraph, given: tuple[int, ...] | None, result: Inference
+) -> TfTensor:
     """A placeholder: a graph input, or a captured variable handle."""
     var = graph.variables.get(node.name)
     if node.attrs.get("dtype") == "resource" or var is not None:
@@ -131,7 +139,9 @@ def infer_shapes(
     return result
 
 
-def _run_rule(node: TfNode, ins: list[TfTensor], graph: TfGraph, wanted: list[int]) -> list[TfTensor | None]:  # fmt: skip
+def _run_rule(
+    node: TfNode, ins: list[TfTensor], graph: TfGraph, wanted: list[int]
+) -> list[TfTensor | None]:
     fn = RULES.get(node.op)
     if fn is None:
         return _from_hints(node, graph, wanted, None)

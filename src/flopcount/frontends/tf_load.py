@@ -59,7 +59,9 @@ def load_graph(graph: Any, name: str = "") -> TfGraph:
     """A TF1 ``tf.Graph``: its GraphDef, static shapes, and variables with trainability."""
     tf = import_tf()
     nodes = parse_graph_def(graph.as_graph_def().SerializeToString(), "the tf.Graph")
-    trainable = {v.op.name for v in graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)}  # fmt: skip
+    trainable = {
+        v.op.name for v in graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+    }
     variables = {}
     for var in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES):
         shape = tuple(int(d) for d in var.shape)
@@ -73,7 +75,7 @@ def _inlined_graph_def(function: Any) -> Any:
     from tensorflow.python.framework import convert_to_constants
 
     try:
-        return convert_to_constants._run_inline_graph_optimization(  # noqa: SLF001
+        return convert_to_constants._run_inline_graph_optimization(
             function, lower_control_flow=False, aggressive_inlining=True
         )
     except Exception as exc:  # Grappler reports failures as several exception types
@@ -99,7 +101,9 @@ def load_function(function: Any, name: str = "", notes: Sequence[str] = ()) -> T
     return TfGraph(nodes, _hints(graph), variables, outputs, list(notes), label)
 
 
-def _bound_shape(label: str, shape: Sequence[int | None], given: Sequence[int] | None, notes: list[str]) -> list[int]:  # fmt: skip
+def _bound_shape(
+    label: str, shape: Sequence[int | None], given: Sequence[int] | None, notes: list[str]
+) -> list[int]:
     """A Keras input's shape with its unknown dimensions bound (the batch defaults to 1)."""
     if given is not None:
         return [int(d) for d in given]

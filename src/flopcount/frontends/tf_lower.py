@@ -185,7 +185,9 @@ def _expm1(ctx: Ctx) -> None:  # exp(x) - 1
 
 @lowers("Log1p")
 def _log1p(ctx: Ctx) -> None:  # log(1 + x)
-    shifted = ctx.emit("Add", [ctx.ins[0], ctx.const(1, ctx.ins[0].dtype)], [ctx.temp(ctx.ins[0], "add")])  # fmt: skip
+    shifted = ctx.emit(
+        "Add", [ctx.ins[0], ctx.const(1, ctx.ins[0].dtype)], [ctx.temp(ctx.ins[0], "add")]
+    )
     ctx.emit("Log", [shifted], ctx.outs)
 
 
@@ -257,7 +259,11 @@ def _concat(ctx: Ctx) -> None:
         axis = int(ctx.attr("axis", 0)) % ctx.outs[0].rank
         ctx.emit("Concat", ctx.ins, ctx.outs, axis=axis, new_axis=1)
         return
-    parts, axis_value = (ctx.ins[:-1], ctx.values[-1]) if ctx.node.op == "ConcatV2" else (ctx.ins[1:], ctx.values[0])  # fmt: skip
+    parts, axis_value = (
+        (ctx.ins[:-1], ctx.values[-1])
+        if ctx.node.op == "ConcatV2"
+        else (ctx.ins[1:], ctx.values[0])
+    )
     ctx.emit("Concat", parts, ctx.outs, axis=_axes(_ints(axis_value), ctx.outs[0].rank)[0])
 
 
@@ -269,5 +275,9 @@ def _gather(ctx: Ctx) -> None:
 
 @lowers("ResizeBilinear", "ResizeNearestNeighbor", "ResizeBicubic", "ResizeArea")
 def _resize(ctx: Ctx) -> None:
-    modes = {"ResizeBilinear": "linear", "ResizeNearestNeighbor": "nearest", "ResizeBicubic": "cubic"}  # fmt: skip
+    modes = {
+        "ResizeBilinear": "linear",
+        "ResizeNearestNeighbor": "nearest",
+        "ResizeBicubic": "cubic",
+    }
     ctx.emit("Resize", ctx.ins[:1], ctx.outs, mode=modes.get(ctx.node.op, "linear"))

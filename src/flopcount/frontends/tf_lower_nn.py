@@ -31,7 +31,9 @@ def _cf(spec: TensorSpec, lay: Layout) -> TensorSpec:
     return replace(spec, shape=lay.to_channels_first(spec.shape))
 
 
-def _window(ctx: Ctx, lay: Layout, x: TensorSpec, kernel: list[int], dilated: bool) -> tuple[list[int], list[int], list[tuple[int, int]]]:  # fmt: skip
+def _window(
+    ctx: Ctx, lay: Layout, x: TensorSpec, kernel: list[int], dilated: bool
+) -> tuple[list[int], list[int], list[tuple[int, int]]]:
     """Spatial strides, dilations and (lo, hi) pads of a window sliding over ``x``."""
     rank = x.rank
     strides = lay.pick([int(v) for v in ctx.attr("strides") or [1] * rank])
@@ -42,7 +44,9 @@ def _window(ctx: Ctx, lay: Layout, x: TensorSpec, kernel: list[int], dilated: bo
     return strides, dilations, window_pads(ctx.node, lay, in_spatial, kernel, strides, dilations)
 
 
-def _window_attrs(ctx: Ctx, lay: Layout, x: TensorSpec, kernel: list[int], dilated: bool) -> dict[str, object]:  # fmt: skip
+def _window_attrs(
+    ctx: Ctx, lay: Layout, x: TensorSpec, kernel: list[int], dilated: bool
+) -> dict[str, object]:
     """ONNX ``kernel_shape``, ``strides``, ``pads`` (begins then ends), ``dilations``."""
     strides, dilations, pads = _window(ctx, lay, x, kernel, dilated)
     return {
@@ -84,7 +88,9 @@ def _conv_transpose(ctx: Ctx) -> None:
     # ONNX ConvTranspose: out = (in - 1) * s - lo - hi + d * (k - 1) + output_padding + 1
     extra = [
         o - ((i - 1) * s - lo - hi + d * (k - 1) + 1)
-        for o, i, s, d, k, (lo, hi) in zip(out_spatial, in_spatial, strides, dilations, kernel, pads)
+        for o, i, s, d, k, (lo, hi) in zip(
+            out_spatial, in_spatial, strides, dilations, kernel, pads
+        )
     ]
     attrs = _window_attrs(ctx, lay, out, kernel, dilated=True)
     weight = replace(w, shape=(w.shape[-1], w.shape[-2], *kernel))
@@ -106,7 +112,14 @@ def _pool(ctx: Ctx) -> None:
         ksize = [int(v) for v in ctx.attr("ksize") or []]
     attrs = _window_attrs(ctx, lay, x, lay.pick(ksize), dilated=False)
     if "Avg" in ctx.node.op:  # TF's SAME average excludes the padding from the divisor
-        ctx.emit("AveragePool", [_cf(x, lay)], [_cf(ctx.outs[0], lay)], count_include_pad=0, tf_ksize=ksize, **attrs)  # fmt: skip
+        ctx.emit(
+            "AveragePool",
+            [_cf(x, lay)],
+            [_cf(ctx.outs[0], lay)],
+            count_include_pad=0,
+            tf_ksize=ksize,
+            **attrs,
+        )
     else:
         ctx.emit("MaxPool", [_cf(x, lay)], [_cf(ctx.outs[0], lay)], tf_ksize=ksize, **attrs)
 
@@ -140,7 +153,7 @@ def _swap_last(spec: TensorSpec) -> TensorSpec:
 
 @lowers("BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
 def _batch_matmul(ctx: Ctx) -> None:
-    """``adj_x``/``adj_y`` transpose an operand's spec, so the IR ``MatMul`` sees (m, k) @ (k, n)."""
+    """``adj_x``/``adj_y`` transpose an operand's spec: the IR ``MatMul`` sees (m, k) @ (k, n)."""
     a, b = ctx.ins[:2]
     adj_x, adj_y = bool(ctx.attr("adj_x")), bool(ctx.attr("adj_y"))
     a = _swap_last(a) if adj_x else a

@@ -38,7 +38,7 @@ _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
 _GRAPH_DEF_FIELDS = 5  # node 1, library 2, version 3, versions 4, debug_info 5
 
 
-class _Malformed(Exception):
+class _MalformedError(Exception):
     """The bytes are not a well-formed message (caught by `parse_graph_def`)."""
 
 
@@ -46,7 +46,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= len(buf):
-            raise _Malformed("a number runs past the end of the data")
+            raise _MalformedError("a number runs past the end of the data")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -54,7 +54,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             return result, pos
         shift += 7
         if shift > 63:
-            raise _Malformed("a number is longer than 10 bytes")
+            raise _MalformedError("a number is longer than 10 bytes")
 
 
 def _signed(value: int) -> int:
@@ -70,7 +70,8 @@ def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, Any]]:
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
         if number == 0:
-            raise _Malformed("field number 0")
+            raise _MalformedError("field number 0")
+        value: Any
         if wire == _VARINT:
             value, pos = _varint(buf, pos)
         elif wire == _LEN:
@@ -81,9 +82,9 @@ def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, Any]]:
         elif wire == _I64:
             value, pos = buf[pos : pos + 8], pos + 8
         else:
-            raise _Malformed(f"wire type {wire} does not occur in a GraphDef")
+            raise _MalformedError(f"wire type {wire} does not occur in a GraphDef")
         if pos > end:
-            raise _Malformed("a field runs past the end of its message")
+            raise _MalformedError("a field runs past the end of its message")
         out.append((number, wire, value))
     return out
 
@@ -123,7 +124,9 @@ def _shape(buf: bytes, span: tuple[int, int]) -> tuple[int | None, ...] | None:
 
 def _tensor(buf: bytes, span: tuple[int, int]) -> TfTensorValue:
     """TensorProto: dtype (1), tensor_shape (2), tensor_content (4), typed value lists."""
-    dtype, shape, content, listed = "float32", (), None, []
+    dtype, content = "float32", None
+    shape: tuple[int, ...] = ()
+    listed: list[Any] = []
     for number, wire, value in _fields(buf, *span):
         if number == 1:
             dtype = _dtype(value)
@@ -137,7 +140,7 @@ def _tensor(buf: bytes, span: tuple[int, int]) -> TfTensorValue:
         elif number == 5 and wire == _I32:  # a single float_val (scalars such as epsilon)
             listed.append(struct.unpack("<f", value)[0])
     count = math.prod(shape)
-    values = None
+    values: np.ndarray | None = None
     if dtype in _INT_DTYPES and count <= _MAX_DECODED:
         if content is not None:
             raw = buf[content[0] : content[1]]
@@ -147,7 +150,7 @@ def _tensor(buf: bytes, span: tuple[int, int]) -> TfTensorValue:
         else:
             values = np.zeros(count, dtype=np.int64)
         if values.size != count:
-            raise _Malformed(f"a constant holds {values.size} values for shape {shape}")
+            raise _MalformedError(f"a constant holds {values.size} values for shape {shape}")
         values = values.reshape(shape)
     elif count == 1 and listed:
         values = np.array(listed[:1], dtype=np.float64).reshape(shape)
@@ -224,7 +227,7 @@ def _node(buf: bytes, span: tuple[int, int]) -> TfNode:
                     attr = _attr_value(buf, val)
             node.attrs[key] = attr
     if not node.name or not node.op:
-        raise _Malformed("a node without a name or an op type")
+        raise _MalformedError("a node without a name or an op type")
     return node
 
 
@@ -238,11 +241,13 @@ def parse_graph_def(data: bytes, source: str = "<bytes>") -> list[TfNode]:
         nodes = []
         for number, wire, value in _fields(data, 0, len(data)):
             if number > _GRAPH_DEF_FIELDS or (number in (1, 2, 4, 5) and wire != _LEN):
-                raise _Malformed(f"field {number} (wire type {wire}) is not part of a GraphDef")
+                raise _MalformedError(
+                    f"field {number} (wire type {wire}) is not part of a GraphDef"
+                )
             if number == 1:
                 nodes.append(_node(data, value))
         return nodes
-    except (_Malformed, UnicodeDecodeError, struct.error, ValueError) as exc:
+    except (_MalformedError, UnicodeDecodeError, struct.error, ValueError) as exc:
         raise ModelLoadError(
             f"{source} is not a valid TensorFlow GraphDef ({exc}); the file may be truncated or "
             "not a frozen graph. Give a binary GraphDef (.pb), a text one (.pbtxt), a SavedModel "

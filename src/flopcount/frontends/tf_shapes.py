@@ -63,7 +63,9 @@ def const_ints(node: TfNode, tensor: TfTensor, what: str) -> list[int]:
 def norm_axis(node: TfNode, axis: int, rank: int) -> int:
     """``axis`` in ``[0, rank)``; negative axes count from the end."""
     if not -rank <= axis < max(rank, 1):
-        raise ShapeError(f"{node.op} node {node.name!r}: axis {axis} is out of range for rank {rank}")
+        raise ShapeError(
+            f"{node.op} node {node.name!r}: axis {axis} is out of range for rank {rank}"
+        )
     return axis % rank if rank else 0
 
 
@@ -80,7 +82,7 @@ def _dtype(node: TfNode, ins: list[TfTensor], *keys: str) -> str:
 
 
 def broadcast(node: TfNode, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
-    """NumPy broadcasting of ``shapes`` (TF's binary ops follow it: ``BroadcastBinaryOpShapeFn``)."""
+    """NumPy broadcasting of ``shapes``, as TF's ``BroadcastBinaryOpShapeFn`` does."""
     rank = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(rank):
@@ -170,8 +172,9 @@ def _binary(node: TfNode, ins: list[TfTensor]) -> list[TfTensor]:
     dtype = "bool" if node.op in _COMPARISONS else ins[0].dtype
     value = None
     fn = _INT_MATH.get(node.op)
-    if fn is not None and all(t.value is not None for t in ins):
-        value = fn(ins[0].value, ins[1].value)
+    left, right = ins[0].value, ins[-1].value
+    if fn is not None and left is not None and right is not None:
+        value = fn(left, right)
     return [TfTensor(shape, dtype, value)]
 
 

@@ -8,6 +8,7 @@ small integer tensors are carried through, so run-time shape computations resolv
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -142,16 +143,18 @@ def _slice_dim(size: int, begin: int, end: int, stride: int, masks: tuple[bool, 
 @rule("StridedSlice")
 def _strided_slice(node: TfNode, ins: list[TfTensor]) -> list[TfTensor]:
     begin, end, strides = (const_ints(node, t, "slice bounds") for t in ins[1:4])
-    bits = {k: int(node.attrs.get(f"{k}_mask", 0)) for k in ("begin", "end", "ellipsis",
-                                                             "new_axis", "shrink_axis")}  # fmt: skip
+    bits = {
+        k: int(node.attrs.get(f"{k}_mask", 0))
+        for k in ("begin", "end", "ellipsis", "new_axis", "shrink_axis")
+    }
     shape = ins[0].shape
     spec = len(begin)
     if not bits["ellipsis"]:  # no ellipsis: an implicit one at the end
         bits["ellipsis"] = 1 << spec
-        begin, end, strides = begin + [0], end + [0], strides + [1]
+        begin, end, strides = [*begin, 0], [*end, 0], [*strides, 1]
         spec += 1
     used = sum(1 for i in range(spec) if not (bits["ellipsis"] | bits["new_axis"]) >> i & 1)
-    index: list[object] = []
+    index: list[Any] = []
     dims: list[int] = []
     dim = 0
     for i in range(spec):

@@ -151,7 +151,9 @@ def _batch_matmul(node: TfNode, ins: list[TfTensor]) -> list[TfTensor]:
     return [TfTensor((*batch, m, n), dtype)]
 
 
-def _einsum_term(node: TfNode, term: str, shape: tuple[int, ...], sizes: dict[str, int]) -> tuple[int, ...]:  # fmt: skip
+def _einsum_term(
+    node: TfNode, term: str, shape: tuple[int, ...], sizes: dict[str, int]
+) -> tuple[int, ...]:
     """Bind the labels of one operand to its dimensions; returns the ellipsis dimensions."""
     labels = term.replace("...", "")
     ellipsis = len(shape) - len(labels) if "..." in term else 0
@@ -159,7 +161,9 @@ def _einsum_term(node: TfNode, term: str, shape: tuple[int, ...], sizes: dict[st
     dims = list(shape[:before]) + list(shape[before + ellipsis :])
     for label, size in zip(labels, dims):
         if sizes.setdefault(label, size) != size and 1 not in (size, sizes[label]):
-            raise ShapeError(f"Einsum node {node.name!r}: label {label!r} is {sizes[label]} and {size}")
+            raise ShapeError(
+                f"Einsum node {node.name!r}: label {label!r} is {sizes[label]} and {size}"
+            )
         sizes[label] = max(sizes[label], size)
     return tuple(shape[before : before + ellipsis])
 

@@ -79,7 +79,11 @@ def test_name_scopes_become_dotted_scopes(tf: Any) -> None:
         x = tf.compat.v1.placeholder(tf.float32, [2, 3], name="x")
         tf.nn.relu(x, name="act")
     (node,) = lower(graph).nodes
-    assert (node.name, node.scope, node.attrs["tf_op"]) == ("encoder/block1/act", "encoder.block1", "Relu")  # fmt: skip
+    assert (node.name, node.scope, node.attrs["tf_op"]) == (
+        "encoder/block1/act",
+        "encoder.block1",
+        "Relu",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +134,12 @@ def test_small_cnn_same_flops_in_every_format(
 
 def test_keras_scopes_are_layer_paths(small_cnn: Any, small_cnn_files: dict[str, Path]) -> None:
     keras_scopes = {n.scope for n in lower(small_cnn).nodes}
-    assert {"small_cnn.conv", "small_cnn.bn.batchnorm", "small_cnn.dw", "small_cnn.fc"} <= keras_scopes  # fmt: skip
+    assert {
+        "small_cnn.conv",
+        "small_cnn.bn.batchnorm",
+        "small_cnn.dw",
+        "small_cnn.fc",
+    } <= keras_scopes
     assert {n.scope for n in lower(small_cnn_files["keras"]).nodes} == keras_scopes
     # A SavedModel has no layer list: TF's re-entered scopes keep their suffix, and the
     # function call that Grappler inlined adds no scope.

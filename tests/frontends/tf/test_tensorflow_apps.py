@@ -24,7 +24,9 @@ APPS = ["MobileNetV2", "ResNet50"]
 
 
 @pytest.fixture(scope="module", params=APPS)
-def app(request: pytest.FixtureRequest, keras: Any, freeze: Callable[..., Any]) -> tuple[Any, Any, Path]:  # fmt: skip
+def app(
+    request: pytest.FixtureRequest, keras: Any, freeze: Callable[..., Any]
+) -> tuple[Any, Any, Path]:
     """(Keras model, frozen tf.Graph, frozen .pb path) at batch 1, 224x224x3."""
     model = getattr(keras.applications, request.param)(weights=None)
     graph, path = freeze(model, (1, 224, 224, 3), request.param)

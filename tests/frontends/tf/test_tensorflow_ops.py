@@ -37,7 +37,12 @@ def own_shapes_agree_with_tf(function: Any) -> None:
     nodes, _ = prune(tfg, tfg.outputs)
     tfg.hints = {k: v for k, v in tfg.hints.items() if k.startswith("x")}  # rules only
     inference = infer_shapes(nodes, tfg, None)
-    tf_shapes = {t.name: tuple(t.shape.as_list()) for op in function.graph.get_operations() for t in op.outputs if t.shape.is_fully_defined()}  # fmt: skip
+    tf_shapes = {
+        t.name: tuple(t.shape.as_list())
+        for op in function.graph.get_operations()
+        for t in op.outputs
+        if t.shape.is_fully_defined()
+    }
     for ref, tensor in inference.tensors.items():
         if ref in tf_shapes and tensor.dtype != "resource":
             assert tensor.shape == tf_shapes[ref], ref
@@ -66,9 +71,13 @@ def cost(node: Node) -> Cost:
 def test_convolutions_and_pools_nhwc(tf: Any, profile: Any, by_tf_type: Any) -> None:
     def net(x: Any) -> Any:  # x: (2, 8, 8, 4)
         a = tf.nn.conv2d(x, weight(3, 3, 4, 6), strides=2, padding="SAME")  # (2, 4, 4, 6)
-        b = tf.nn.conv2d(x, weight(3, 3, 2, 6), strides=1, padding="VALID")  # groups 2: (2, 6, 6, 6)
+        b = tf.nn.conv2d(
+            x, weight(3, 3, 2, 6), strides=1, padding="VALID"
+        )  # groups 2: (2, 6, 6, 6)
         c = tf.nn.depthwise_conv2d(x, weight(3, 3, 4, 2), [1, 1, 1, 1], "SAME")  # (2, 8, 8, 8)
-        d = tf.nn.conv2d(x, weight(2, 2, 4, 3), 1, [[0, 0], [1, 2], [0, 1], [0, 0]])  # (2, 10, 8, 3)
+        d = tf.nn.conv2d(
+            x, weight(2, 2, 4, 3), 1, [[0, 0], [1, 2], [0, 1], [0, 0]]
+        )  # (2, 10, 8, 3)
         e = tf.nn.conv2d_transpose(a, weight(3, 3, 5, 6), (2, 8, 8, 5), 2, "SAME")
         f = tf.nn.avg_pool2d(c, 3, 2, "SAME") + tf.nn.max_pool2d(c, 2, 2, "VALID")
         return a, b, c, d, e, f
@@ -76,7 +85,12 @@ def test_convolutions_and_pools_nhwc(tf: Any, profile: Any, by_tf_type: Any) -> 
     ir = checked(trace(tf, net, (2, 8, 8, 4)), profile, by_tf_type)
     convs = [n for n in ir.nodes if n.op == "Conv"]
     assert [n.attrs["group"] for n in convs] == [1, 2, 4, 1]
-    assert [n.inputs[1].shape for n in convs] == [(6, 4, 3, 3), (6, 2, 3, 3), (8, 1, 3, 3), (3, 4, 2, 2)]  # fmt: skip
+    assert [n.inputs[1].shape for n in convs] == [
+        (6, 4, 3, 3),
+        (6, 2, 3, 3),
+        (8, 1, 3, 3),
+        (3, 4, 2, 2),
+    ]
     assert convs[0].attrs["pads"] == [0, 0, 1, 1]  # SAME, 8 -> 4 at stride 2: total 1, after
     assert convs[3].attrs["pads"] == [1, 0, 2, 1]  # explicit: begins (H, W), then ends
     assert [cost(n).macs for n in convs] == [
@@ -86,7 +100,12 @@ def test_convolutions_and_pools_nhwc(tf: Any, profile: Any, by_tf_type: Any) -> 
         2 * 10 * 8 * 3 * 2 * 2 * 4,
     ]
     (transposed,) = [n for n in ir.nodes if n.op == "ConvTranspose"]
-    assert transposed.inputs[0].shape == (2, 6, 4, 4) and transposed.outputs[0].shape == (2, 5, 8, 8)  # fmt: skip
+    assert transposed.inputs[0].shape == (2, 6, 4, 4) and transposed.outputs[0].shape == (
+        2,
+        5,
+        8,
+        8,
+    )
     assert cost(transposed).macs == 2 * 4 * 4 * 6 * 3 * 3 * 5  # input positions * k*k*C_out
     pools = {n.op: n for n in ir.nodes if n.op.endswith("Pool")}
     assert pools["AveragePool"].outputs[0].shape == (2, 8, 4, 4)
