@@ -23,7 +23,7 @@ from typing import Any
 
 from flopcount.errors import FrontendError, ModelLoadError
 from flopcount.frontends.tf_graph import TfGraph, infer_outputs, prune
-from flopcount.frontends.tf_proto import parse_graph_def
+from flopcount.frontends.tf_proto import parse_graph_def, read_graph_def
 from flopcount.ir import Graph
 
 __all__ = ["load", "lower"]
@@ -48,7 +48,7 @@ def _load_path(
         return tf_load.load_saved_model(directory, signature)
     suffix = path.suffix.lower()
     if suffix == ".pb":
-        return TfGraph(parse_graph_def(path.read_bytes(), str(path)), name=path.stem)
+        return TfGraph(read_graph_def(path), name=path.stem)
     if suffix == ".pbtxt":
         return tf_load.load_pbtxt(path)
     if suffix in _KERAS_SUFFIXES:

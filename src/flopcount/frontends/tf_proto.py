@@ -11,15 +11,19 @@ tensor (a shape, an axis list, paddings) whose values shape inference needs.
 from __future__ import annotations
 
 import math
+import os
 import struct
-from typing import Any
+from pathlib import Path
+from typing import Any, Union
 
 import numpy as np
 
 from flopcount.errors import ModelLoadError
 from flopcount.frontends.tf_graph import TfNode, TfTensorValue
 
-__all__ = ["DTYPES", "parse_graph_def"]
+__all__ = ["DTYPES", "parse_graph_def", "read_graph_def"]
+
+Data = Union[bytes, "_FileBytes"]  # both index to ints and slice to bytes
 
 # tensorflow/core/framework/types.proto: DataType enum -> flopcount's dtype names.
 DTYPES: dict[int, str] = {
@@ -32,6 +36,7 @@ DTYPES: dict[int, str] = {
 _REF_OFFSET = 100  # DT_FLOAT_REF = 101...: reference types are the base type + 100
 _INT_DTYPES = {"int32": "<i4", "int64": "<i8", "int16": "<i2", "int8": "i1", "uint8": "u1",
                "uint16": "<u2", "uint32": "<u4", "uint64": "<u8", "bool": "?"}  # fmt: skip
+_SMALL = 1 << 16  # nodes smaller than this are read whole; larger ones field by field
 _MAX_DECODED = 1 << 16  # integer tensors with more elements than this keep no values
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
@@ -42,7 +47,7 @@ class _MalformedError(Exception):
     """The bytes are not a well-formed message (caught by `parse_graph_def`)."""
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def _varint(buf: Data, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= len(buf):
@@ -62,7 +67,7 @@ def _signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, Any]]:
+def _fields(buf: Data, start: int, end: int) -> list[tuple[int, int, Any]]:
     """``(field number, wire type, value)``; a LEN value is its ``(start, end)`` span."""
     out: list[tuple[int, int, Any]] = []
     pos = start
@@ -89,11 +94,11 @@ def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, Any]]:
     return out
 
 
-def _text(buf: bytes, span: tuple[int, int]) -> str:
+def _text(buf: Data, span: tuple[int, int]) -> str:
     return buf[span[0] : span[1]].decode("utf-8", errors="replace")
 
 
-def _packed_varints(buf: bytes, wire: int, value: Any) -> list[int]:
+def _packed_varints(buf: Data, wire: int, value: Any) -> list[int]:
     if wire == _VARINT:
         return [value]
     out, pos = [], value[0]
@@ -107,7 +112,7 @@ def _dtype(code: int) -> str:
     return DTYPES.get(code % _REF_OFFSET if code > _REF_OFFSET else code, f"dtype{code}")
 
 
-def _shape(buf: bytes, span: tuple[int, int]) -> tuple[int | None, ...] | None:
+def _shape(buf: Data, span: tuple[int, int]) -> tuple[int | None, ...] | None:
     """TensorShapeProto: ``dim`` (2) with ``size`` (1); ``unknown_rank`` (3). -1 -> None."""
     dims: list[int | None] = []
     for number, _, value in _fields(buf, *span):
@@ -122,7 +127,7 @@ def _shape(buf: bytes, span: tuple[int, int]) -> tuple[int | None, ...] | None:
     return tuple(dims)
 
 
-def _tensor(buf: bytes, span: tuple[int, int]) -> TfTensorValue:
+def _tensor(buf: Data, span: tuple[int, int]) -> TfTensorValue:
     """TensorProto: dtype (1), tensor_shape (2), tensor_content (4), typed value lists."""
     dtype, content = "float32", None
     shape: tuple[int, ...] = ()
@@ -157,7 +162,7 @@ def _tensor(buf: bytes, span: tuple[int, int]) -> TfTensorValue:
     return TfTensorValue(dtype, shape, values)
 
 
-def _list(buf: bytes, span: tuple[int, int]) -> list[Any]:
+def _list(buf: Data, span: tuple[int, int]) -> list[Any]:
     """AttrValue.ListValue: s (2), i (3), f (4), b (5), type (6), shape (7), tensor (8)."""
     out: list[Any] = []
     for number, wire, value in _fields(buf, *span):
@@ -179,7 +184,7 @@ def _list(buf: bytes, span: tuple[int, int]) -> list[Any]:
     return out
 
 
-def _attr_value(buf: bytes, span: tuple[int, int]) -> Any:
+def _attr_value(buf: Data, span: tuple[int, int]) -> Any:
     """AttrValue oneof: list (1), s (2), i (3), f (4), b (5), type (6), shape (7), tensor (8),
     placeholder (9), func (10)."""
     for number, _, value in _fields(buf, *span):
@@ -204,7 +209,7 @@ def _attr_value(buf: bytes, span: tuple[int, int]) -> Any:
     return None
 
 
-def _node(buf: bytes, span: tuple[int, int]) -> TfNode:
+def _node(buf: Data, span: tuple[int, int]) -> TfNode:
     """NodeDef: name (1), op (2), input (3), device (4), attr (5: map entries key 1, value 2)."""
     node = TfNode(name="", op="")
     for number, _, value in _fields(buf, *span):
@@ -231,7 +236,7 @@ def _node(buf: bytes, span: tuple[int, int]) -> TfNode:
     return node
 
 
-def parse_graph_def(data: bytes, source: str = "<bytes>") -> list[TfNode]:
+def parse_graph_def(data: Data, source: str = "<bytes>") -> list[TfNode]:
     """The nodes of a binary ``GraphDef`` (field 1: repeated NodeDef); others are skipped.
 
     Raises `ModelLoadError` naming ``source`` when the bytes are not a GraphDef (a truncated
@@ -244,7 +249,9 @@ def parse_graph_def(data: bytes, source: str = "<bytes>") -> list[TfNode]:
                 raise _MalformedError(
                     f"field {number} (wire type {wire}) is not part of a GraphDef"
                 )
-            if number == 1:
+            if number == 1 and isinstance(data, _FileBytes) and value[1] - value[0] < _SMALL:
+                nodes.append(_node(data[value[0] : value[1]], (0, value[1] - value[0])))
+            elif number == 1:
                 nodes.append(_node(data, value))
         return nodes
     except (_MalformedError, UnicodeDecodeError, struct.error, ValueError) as exc:
@@ -253,3 +260,42 @@ def parse_graph_def(data: bytes, source: str = "<bytes>") -> list[TfNode]:
             "not a frozen graph. Give a binary GraphDef (.pb), a text one (.pbtxt), a SavedModel "
             "directory or a Keras file"
         ) from None
+
+
+class _FileBytes:
+    """A file read on demand in 4 KiB blocks (``os.pread``): only the bytes parsed are read.
+
+    Indexes to ints and slices to bytes like ``bytes``; a memory map would do the same, but
+    the kernel maps whole neighbourhoods of cached pages and inflates the process's RSS.
+    """
+
+    _BLOCK = 4096
+
+    def __init__(self, fd: int, size: int) -> None:
+        self._fd, self._size = fd, size
+        self._blocks: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _block(self, index: int) -> bytes:
+        found = self._blocks.get(index)
+        if found is None:
+            found = self._blocks[index] = os.pread(self._fd, self._BLOCK, index * self._BLOCK)
+        return found
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, int):
+            return self._block(key // self._BLOCK)[key % self._BLOCK]
+        start, stop = max(key.start or 0, 0), min(key.stop or self._size, self._size)
+        if stop - start > 4 * self._BLOCK:
+            return os.pread(self._fd, stop - start, start)
+        first, last = start // self._BLOCK, (stop - 1) // self._BLOCK
+        joined = b"".join(self._block(i) for i in range(first, last + 1))
+        return joined[start - first * self._BLOCK : stop - first * self._BLOCK]
+
+
+def read_graph_def(path: Path) -> list[TfNode]:
+    """The nodes of a binary GraphDef file; the weights in it are skipped, never read."""
+    with path.open("rb") as handle:
+        return parse_graph_def(_FileBytes(handle.fileno(), path.stat().st_size), str(path))
