@@ -77,6 +77,7 @@ class TfGraph:
     name: str = ""
     inputs_bound: bool = False  # input shapes were fixed while loading (Keras, tf.function)
     layer_names: frozenset[str] = frozenset()  # Keras layer names, to undo "conv_1" suffixes
+    categories: dict[str, str] = field(default_factory=dict)  # node -> why it exists (TF1)
 
     def by_name(self) -> dict[str, TfNode]:
         return {node.name: node for node in self.nodes}
@@ -129,15 +130,16 @@ _ASSIGN_OPS = frozenset(
     {"Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp",
      "AssignSubVariableOp"}
 )  # fmt: skip
-_READS = frozenset({"Identity", "ReadVariableOp"})
-_VARIABLES = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 _SAVER_SCOPE = re.compile(r"(^|/)save(_\d+)?/")
 _OPTIMIZER_SCOPE = re.compile(r"(^|/)(gradients(_\d+)?|training|train|optimizer)(/|$)", re.I)
 
 
-def _own_category(node: TfNode) -> str | None:
-    """Why a node exists, judged from its op type and name alone (None: cannot tell)."""
+def _own_category(node: TfNode, known: dict[str, str] | None = None) -> str | None:
+    """Why a node exists: from a graph collection, else its op type and name (None: a
+    computation)."""
     op, name = node.op, node.name
+    if known and name in known:
+        return known[name]
     if "regularizer" in name.lower():
         return "regularizers"
     if (
@@ -159,31 +161,75 @@ def _own_category(node: TfNode) -> str | None:
     return None
 
 
-def infer_outputs(graph: TfGraph) -> list[str]:
-    """The graph's outputs: its sinks (nodes nothing consumes) that compute data.
+_SIDE_CHAINS = frozenset(
+    {"initializers", "savers", "regularizers", "summaries", "variable reads",
+     "moving-average updates"}
+)  # fmt: skip
 
-    Sinks that only keep state or bookkeeping (assignments, savers, initializers, optimizer
-    updates, regularizer losses, summaries, no-ops) are not outputs.
+
+def _categories(
+    nodes: list[TfNode], known: dict[str, str], side_only: bool
+) -> dict[str, str | None]:
+    """Why each node exists: its own category, else the one its consumers share.
+
+    With ``side_only``, a category passes to a node's inputs only when every consumer has a
+    side-chain category (an initializer's random_normal, a regularizer's square); the optimizer
+    does not pass its category on, so a loss the gradients consume stays a computation.
+    Otherwise any categorised consumer passes on its category (to explain left-out nodes).
+    Consumers are visited before their inputs (nodes on a cycle keep their own category).
     """
-    consumed: set[str] = set()
-    for node in graph.nodes:
-        consumed.update(split_ref(ref)[0] for ref in node.inputs)
-        consumed.update(node.control_inputs)
-    by_name = graph.by_name()
+    by_name = {node.name: node for node in nodes}
+    consumers: dict[str, list[str]] = {node.name: [] for node in nodes}
+    for node in nodes:
+        for ref in [*node.inputs, *node.control_inputs]:
+            consumers.setdefault(split_ref(ref)[0], []).append(node.name)
+    pending = {name: len(users) for name, users in consumers.items()}
+    ready = [node.name for node in nodes if not consumers[node.name]]
+    found: dict[str, str | None] = {}
+    while ready:
+        node = by_name[ready.pop()]
+        found[node.name] = _own_category(node, known) or _shared(
+            [found.get(user) for user in consumers[node.name]], side_only
+        )
+        for ref in [*node.inputs, *node.control_inputs]:
+            source = split_ref(ref)[0]
+            pending[source] = pending.get(source, 1) - 1
+            if pending[source] == 0 and source in by_name:
+                ready.append(source)
+    for node in nodes:
+        found.setdefault(node.name, _own_category(node, known))
+    return found
 
-    def reads_variable(node: TfNode) -> bool:  # "Variable/read", "Variable/Read/ReadVariableOp"
-        source = by_name.get(split_ref(node.inputs[0])[0]) if node.inputs else None
-        return node.op in _READS and source is not None and source.op in _VARIABLES
 
-    outputs = [
-        node.name
+def _shared(categories: list[str | None], side_only: bool) -> str | None:
+    named = [c for c in categories if c is not None]
+    if not named or (side_only and (len(named) < len(categories) or set(named) - _SIDE_CHAINS)):
+        return None
+    return Counter(named).most_common(1)[0][0]
+
+
+def infer_outputs(graph: TfGraph) -> list[str]:
+    """The graph's outputs: the sinks of its computation.
+
+    Bookkeeping (assignments, savers, initializers, variable reads, optimizer updates and
+    gradients, regularizer losses, summaries, no-ops) and the side chains that feed only
+    bookkeeping are set aside first; the outputs are the remaining nodes that no remaining
+    node consumes. In a TF1 training graph that makes the loss an output although the
+    gradients consume it.
+    """
+    categories = _categories(graph.nodes, graph.categories, side_only=True)
+    kept = [
+        node
         for node in graph.nodes
-        if node.name not in consumed
+        if categories[node.name] is None
         and node.op not in _BOOKKEEPING_OPS
         and node.op not in _ASSIGN_OPS
-        and not reads_variable(node)
-        and _own_category(node) is None
     ]
+    consumed: set[str] = set()
+    for node in kept:
+        consumed.update(split_ref(ref)[0] for ref in node.inputs)
+        consumed.update(node.control_inputs)
+    outputs = [node.name for node in kept if node.name not in consumed]
     if not outputs:
         raise FrontendError(
             f"graph {graph.name or '<unnamed>'} has {len(graph.nodes)} nodes but no output that "
@@ -245,33 +291,16 @@ def _needed(outputs: list[str], nodes: dict[str, TfNode]) -> set[str]:
     return needed
 
 
-def _left_out_note(removed: list[TfNode], outputs: list[str]) -> str:
+def _left_out_note(graph: TfGraph, removed: list[TfNode], outputs: list[str]) -> str:
     """``left out 10 ops not needed for outputs [...]: 6 initializers (Assign x2, ...), ...``."""
-    by_name = {node.name: node for node in removed}
-    consumers: dict[str, list[str]] = {}
-    for node in removed:
-        for ref in [*node.inputs, *node.control_inputs]:
-            consumers.setdefault(split_ref(ref)[0], []).append(node.name)
-    category: dict[str, str] = {}
-
-    def resolve(name: str, seen: frozenset[str]) -> str:
-        if name in category:
-            return category[name]
-        own = _own_category(by_name[name])
-        if own is None:
-            users = [u for u in consumers.get(name, []) if u in by_name and u not in seen]
-            found = [resolve(u, seen | {name}) for u in users]
-            own = next((c for c in found if c != "unused ops"), "unused ops")
-        category[name] = own
-        return own
-
+    categories = _categories(removed, graph.categories, side_only=False)
     groups: dict[str, Counter[str]] = {}
     for node in removed:
-        groups.setdefault(resolve(node.name, frozenset()), Counter())[node.op] += 1
+        groups.setdefault(categories[node.name] or "unused ops", Counter())[node.op] += 1
     parts = []
-    for cat, ops in sorted(groups.items(), key=lambda item: -sum(item[1].values())):
+    for why, ops in sorted(groups.items(), key=lambda item: -sum(item[1].values())):
         listing = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in ops.most_common())
-        parts.append(f"{sum(ops.values())} {cat} ({listing})")
+        parts.append(f"{sum(ops.values())} {why} ({listing})")
     return f"left out {len(removed)} ops not needed for outputs {outputs}: " + "; ".join(parts)
 
 
@@ -286,5 +315,5 @@ def prune(graph: TfGraph, outputs: list[str]) -> tuple[list[TfNode], list[str]]:
     needed = _needed([split_ref(ref)[0] for ref in outputs], nodes)
     order = _topological(needed, nodes)
     removed = [node for node in graph.nodes if node.name not in needed]
-    notes = [_left_out_note(removed, outputs)] if removed else []
+    notes = [_left_out_note(graph, removed, outputs)] if removed else []
     return order, notes

@@ -67,7 +67,21 @@ def load_graph(graph: Any, name: str = "") -> TfGraph:
         shape = tuple(int(d) for d in var.shape)
         info = VariableInfo(var.op.name, shape, var.dtype.base_dtype.name, var.op.name in trainable)
         variables[var.op.name] = info
-    return TfGraph(nodes, _hints(graph), variables, name=name)
+    keys = tf.compat.v1.GraphKeys
+    collections = {
+        keys.REGULARIZATION_LOSSES: "regularizers",
+        keys.SUMMARIES: "summaries",
+        keys.UPDATE_OPS: "moving-average updates",
+        keys.TRAIN_OP: "optimizer and gradients",
+    }
+    categories = {}
+    for key, why in collections.items():
+        for item in graph.get_collection(key):
+            op = getattr(item, "op", item)
+            categories[str(getattr(op, "name", ""))] = why
+    tfg = TfGraph(nodes, _hints(graph), variables, name=name)
+    tfg.categories = categories
+    return tfg
 
 
 def _inlined_graph_def(function: Any) -> Any:

@@ -10,6 +10,7 @@ import pytest
 
 from flopcount.costs import Cost
 from flopcount.costs.tfprof import tfprof_flops
+from flopcount.errors import FrontendError
 from flopcount.frontends.tensorflow import lower
 from flopcount.ir import Graph
 
@@ -164,3 +165,46 @@ def test_graph_inputs_outputs_and_kinds(small_cnn: Any) -> None:
     bn_mul = next(n for n in ir.nodes if n.attrs["tf_op"] == "Rsqrt")
     assert bn_mul.inputs[0].kind == "activation"  # variance + epsilon, computed in the graph
     assert "small_cnn/bn/moving_variance" in ir.buffers
+
+
+def test_tf1_training_graph_counts_the_forward_pass(tf: Any) -> None:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [8, 4], name="x")
+        w = tf.compat.v1.get_variable("w", [4, 3])
+        logits = tf.matmul(x, w, name="logits")
+        tf.nn.softmax(logits, name="probs")
+        with tf.name_scope("penalty"):
+            penalty = 0.01 * tf.reduce_sum(tf.square(w))
+        tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, penalty)
+        loss = tf.reduce_mean(tf.square(logits), name="loss")
+        tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        tf.compat.v1.train.Saver()
+        tf.compat.v1.global_variables_initializer()
+    ir = lower(graph)
+    assert [n.name for n in ir.nodes] == ["logits", "probs", "Square", "loss"]
+    (note,) = (n for n in ir.notes if n.startswith("left out"))
+    assert "outputs ['probs', 'loss']" in note
+    for why in ("optimizer and gradients", "savers", "initializers", "regularizers"):
+        assert why in note
+
+
+def test_functions_graph_defs_and_text(tf: Any, tmp_path: Path, measure: Any) -> None:
+    @tf.function(input_signature=[tf.TensorSpec([3, 5], tf.float32, name="a")])
+    def signed(a: Any) -> Any:
+        return tf.matmul(a, tf.ones([5, 2]))
+
+    @tf.function
+    def unsigned(a: Any) -> Any:
+        return tf.matmul(a, tf.ones([5, 2]))
+
+    macs = 3 * 5 * 2  # M * K * N
+    assert measure(lower(signed)).macs == macs
+    assert measure(lower(unsigned, input_shapes={"a": (3, 5)})).macs == macs
+    graph_def = signed.get_concrete_function().graph.as_graph_def()
+    assert measure(lower(graph_def.SerializeToString())).macs == macs
+    text = tmp_path / "graph.pbtxt"
+    text.write_text(str(graph_def))
+    assert measure(lower(text)).macs == macs
+    with pytest.raises(FrontendError, match="has no input_signature"):
+        lower(unsigned)

@@ -216,3 +216,16 @@ def test_data_dependent_shape_is_a_clear_error(tf: Any) -> None:
 
     with pytest.raises(ShapeError, match=r"Where node 'Where'.*output 0 is \(None, 2\)"):
         lower(trace(tf, where, (3, 3)))
+
+
+def test_conv3d_and_pool3d(tf: Any, profile: Any, by_tf_type: Any) -> None:
+    def video(x: Any) -> Any:  # x: (1, 4, 6, 6, 2) NDHWC
+        y = tf.nn.conv3d(x, weight(3, 3, 3, 2, 5), [1, 1, 1, 1, 1], "SAME")  # (1, 4, 6, 6, 5)
+        return tf.nn.avg_pool3d(y, 2, 2, "VALID")  # (1, 2, 3, 3, 5)
+
+    ir = checked(trace(tf, video, (1, 4, 6, 6, 2)), profile, by_tf_type)
+    conv, pool = ir.nodes
+    assert conv.inputs[0].shape == (1, 2, 4, 6, 6) and conv.inputs[1].shape == (5, 2, 3, 3, 3)
+    assert cost(conv).macs == 4 * 6 * 6 * 5 * (3 * 3 * 3 * 2)  # D*H*W*C_out * kernel*C_in
+    assert conv.attrs["pads"] == [1, 1, 1, 1, 1, 1]
+    assert pool.op == "AveragePool" and pool.outputs[0].shape == (1, 5, 2, 3, 3)
