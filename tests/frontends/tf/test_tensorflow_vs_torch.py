@@ -1,11 +1,7 @@
 """Cross-framework consistency: the same CNN and transformer block in Keras and PyTorch.
 
-flopcount's count of the Keras model must equal the PyTorch model's MACs and parameters.
-
-PyTorch side: flopcount's PyTorch frontend is written in parallel (branch ``torchfe``), so the
-PyTorch figures here come from ``torch.utils.flop_counter.FlopCounterMode`` (2 FLOPs per MAC,
-contractions only) and ``model.parameters()``, checked against hand arithmetic. When the
-frontend is merged, `torch_macs` switches to ``flopcount.frontends.torch`` (one function).
+flopcount's counts of the Keras model (TensorFlow frontend) and of the PyTorch model
+(PyTorch frontend) must give the same MACs and parameters, and both the hand arithmetic.
 """
 
 from __future__ import annotations
@@ -13,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
+from torch import nn
 
 from flopcount.costs import Cost
-from flopcount.frontends.tensorflow import lower
+from flopcount.frontends import tensorflow as tf_frontend
+from flopcount.frontends import torch as torch_frontend
 from flopcount.ir import Graph
-
-torch = pytest.importorskip("torch")
-nn = torch.nn
 
 # CNN on a 16x16x3 image: conv3x3 "same" -> 16x16x16, pool -> 8x8, conv3x3 stride 2 "valid"
 # -> floor((8 - 3) / 2) + 1 = 3x3x32, global pool, dense 32 -> 10.
@@ -36,18 +30,8 @@ BLOCK_MACS = (
 BLOCK_PARAMS = 4 * (E * E + E) + 2 * (2 * E) + (E * MLP + MLP) + (MLP * E + E)
 
 
-def torch_macs(model: Any, example: Any) -> int:
-    """MACs of a PyTorch model (to switch to flopcount's PyTorch frontend once merged)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model.eval()(example)
-    return counter.get_total_flops() // 2  # FlopCounterMode counts 2 FLOPs per MAC
-
-
-def torch_params(model: Any) -> int:
-    return sum(p.numel() for p in model.parameters())
+def params(graph: Graph) -> int:
+    return sum(p.numel for p in graph.parameters.values())
 
 
 def keras_cnn(keras: Any) -> Any:
@@ -95,24 +79,24 @@ class TorchBlock(nn.Module):  # type: ignore[misc]
         def heads(t: Any) -> Any:  # (B, T, E) -> (B, heads, T, E / heads)
             return t.view(B, T, HEADS, E // HEADS).transpose(1, 2)
 
-        # Attention written out as Keras's MultiHeadAttention computes it (two einsums):
-        scores = heads(self.q(x)) @ heads(self.k(x)).transpose(-2, -1) / (E // HEADS) ** 0.5
-        attended = scores.softmax(dim=-1) @ heads(self.v(x))
+        attended = nn.functional.scaled_dot_product_attention(
+            heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        )
         h = self.ln1(x + self.o(attended.transpose(1, 2).reshape(B, T, E)))
         return self.ln2(h + self.mlp(h))
 
 
 def test_cnn_keras_and_pytorch_agree(keras: Any, measure: Callable[[Graph], Cost]) -> None:
-    ir = lower(keras_cnn(keras))
-    model = torch_cnn()
-    assert measure(ir).macs == torch_macs(model, torch.zeros(1, 3, 16, 16)) == CNN_MACS
-    assert sum(p.numel for p in ir.parameters.values()) == torch_params(model) == CNN_PARAMS
+    from_keras = tf_frontend.lower(keras_cnn(keras))
+    from_torch = torch_frontend.lower(torch_cnn(), (1, 3, 16, 16))
+    assert measure(from_keras).macs == measure(from_torch).macs == CNN_MACS
+    assert params(from_keras) == params(from_torch) == CNN_PARAMS
 
 
 def test_transformer_block_keras_and_pytorch_agree(
     keras: Any, measure: Callable[[Graph], Cost]
 ) -> None:
-    ir = lower(keras_block(keras), input_shapes={"tokens": (B, T, E)})
-    model = TorchBlock()
-    assert measure(ir).macs == torch_macs(model, torch.zeros(B, T, E)) == BLOCK_MACS
-    assert sum(p.numel for p in ir.parameters.values()) == torch_params(model) == BLOCK_PARAMS
+    from_keras = tf_frontend.lower(keras_block(keras), input_shapes={"tokens": (B, T, E)})
+    from_torch = torch_frontend.lower(TorchBlock(), (B, T, E))
+    assert measure(from_keras).macs == measure(from_torch).macs == BLOCK_MACS
+    assert params(from_keras) == params(from_torch) == BLOCK_PARAMS
