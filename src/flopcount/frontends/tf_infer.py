@@ -17,7 +17,7 @@ from flopcount.frontends import tf_shapes_array, tf_shapes_nn  # noqa: F401  (re
 from flopcount.frontends.tf_graph import TfGraph, TfNode, split_ref
 from flopcount.frontends.tf_shapes import RULES, TfTensor
 
-__all__ = ["Inference", "infer_shapes"]
+__all__ = ["Inference", "bind_shape", "infer_shapes"]
 
 Tensors = dict[str, TfTensor]  # "node:index" -> tensor
 
@@ -41,34 +41,48 @@ def _given(name: str, input_shapes: Mapping[str, Sequence[int]]) -> tuple[int, .
 def _bind(
     node: TfNode, given: tuple[int, ...] | None, hint: object, notes: list[str]
 ) -> tuple[int, ...]:
-    """The input's concrete shape from its declaration and what the caller gave."""
+    """A placeholder's concrete shape from its declaration (or TF's hint) and ``given``."""
     declared = node.attrs.get("shape")
     if declared is None or (not declared and hint):  # unknown rank, or an unset attribute
         declared = hint if isinstance(hint, tuple) else None
+    return bind_shape(node.name, declared, given, notes)
+
+
+def bind_shape(
+    name: str,
+    declared: Sequence[int | None] | None,
+    given: Sequence[int] | None,
+    notes: list[str],
+) -> tuple[int, ...]:
+    """Input ``name``'s concrete shape: ``given`` if any, else ``declared`` with batch 1.
+
+    ``declared`` is None for an unknown rank; None entries are unknown dimensions.
+    """
     if given is not None:
+        given = tuple(int(d) for d in given)
         if declared is not None and (
             len(declared) != len(given)
             or any(d is not None and d != g for d, g in zip(declared, given))
         ):
             raise ShapeError(
-                f"input_shapes gives input {node.name!r} the shape {given}, but the graph "
+                f"input_shapes gives input {name!r} the shape {given}, but the model "
                 f"declares {tuple(declared)} (None = any size); keep the declared sizes"
             )
         return given
     if declared is None:
         raise ShapeError(
-            f"input {node.name!r} has an unknown rank; give its shape with "
-            f"input_shapes={{{node.name!r}: (...)}}"
+            f"input {name!r} has an unknown rank; give its shape with "
+            f"input_shapes={{{name!r}: (...)}}"
         )
     unknown = [i for i, d in enumerate(declared) if d is None]
     if [i for i in unknown if i != 0]:
         raise ShapeError(
-            f"input {node.name!r} has shape {tuple(declared)}: dimension {unknown[-1]} is "
-            f"unknown; give it with input_shapes={{{node.name!r}: (...)}}"
+            f"input {name!r} has shape {tuple(declared)}: dimension {unknown[-1]} is "
+            f"unknown; give it with input_shapes={{{name!r}: (...)}}"
         )
     if unknown:
         notes.append(
-            f"input {node.name!r}: unknown batch dimension set to 1 (declared "
+            f"input {name!r}: unknown batch dimension set to 1 (declared "
             f"{tuple(declared)}; pass input_shapes to choose another size)"
         )
     return tuple(1 if d is None else int(d) for d in declared)

@@ -17,6 +17,7 @@ from typing import Any
 
 from flopcount.errors import FrontendError, MissingDependencyError, ModelLoadError, ShapeError
 from flopcount.frontends.tf_graph import Dims, TfGraph, VariableInfo
+from flopcount.frontends.tf_infer import bind_shape
 from flopcount.frontends.tf_proto import parse_graph_def
 
 __all__ = [
@@ -115,26 +116,6 @@ def load_function(function: Any, name: str = "", notes: Sequence[str] = ()) -> T
     return TfGraph(nodes, _hints(graph), variables, outputs, list(notes), label)
 
 
-def _bound_shape(
-    label: str, shape: Sequence[int | None], given: Sequence[int] | None, notes: list[str]
-) -> list[int]:
-    """A Keras input's shape with its unknown dimensions bound (the batch defaults to 1)."""
-    if given is not None:
-        return [int(d) for d in given]
-    unknown = [i for i, d in enumerate(shape) if d is None]
-    if [i for i in unknown if i != 0]:
-        raise ShapeError(
-            f"Keras input {label!r} has shape {tuple(shape)}: dimension {unknown[-1]} is "
-            f"unknown; give it with input_shapes={{{label!r}: (...)}}"
-        )
-    if unknown:
-        notes.append(
-            f"input {label!r}: unknown batch dimension set to 1 (declared {tuple(shape)}; pass "
-            "input_shapes to choose another size)"
-        )
-    return [1 if d is None else int(d) for d in shape]
-
-
 def load_keras(model: Any, input_shapes: Mapping[str, Sequence[int]] | None) -> TfGraph:
     """A Keras model traced in inference mode with fixed input shapes."""
     tf = import_tf()
@@ -152,7 +133,7 @@ def load_keras(model: Any, input_shapes: Mapping[str, Sequence[int]] | None) -> 
         raise ShapeError(f"input_shapes names {unknown}; the Keras model's inputs are {names}")
     notes: list[str] = []
     specs = [
-        tf.TensorSpec(_bound_shape(n, t.shape, given.get(n), notes), t.dtype, name=n)
+        tf.TensorSpec(bind_shape(n, tuple(t.shape), given.get(n), notes), t.dtype, name=n)
         for n, t in zip(names, inputs)
     ]
 
