@@ -27,6 +27,14 @@ _ALIASES = frozenset(
      "EnsureShape", "PlaceholderWithDefault", "ReadVariableOp"}
 )  # fmt: skip
 _VIEWS = frozenset({"Reshape", "Squeeze", "ExpandDims", "Transpose"})
+# Ops that move or read integer shape values; with known values they are folded. Arithmetic on
+# shape values (Mul, Add, Prod...) is kept: it is integer work (``int_ops``), and the profiler
+# counts it too.
+_SHAPE_OPS = frozenset(
+    {"Shape", "ShapeN", "Size", "Rank", "StridedSlice", "Slice", "Pack", "Unpack", "ConcatV2",
+     "Concat", "Reshape", "Squeeze", "ExpandDims", "Transpose", "Cast", "GatherV2", "Gather",
+     "Range", "Fill", "Tile"}
+)  # fmt: skip
 _FLOATS = frozenset({"float32", "float64", "float16", "bfloat16"})
 _SOURCES = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 
@@ -99,7 +107,7 @@ class _Builder:
         elif node.op in _VIEWS and ins and ins[0].kind != "activation" and ins[0].kind != "input":
             ref, tensor = outs[0]
             self.fold(node, "views of weights", [(ref, replace(ins[0], shape=tensor.shape))])
-        elif outs and all(t.value is not None for _, t in outs):
+        elif node.op in _SHAPE_OPS and outs and all(t.value is not None for _, t in outs):
             specs = [
                 (ref, TensorSpec(t.shape, tf_dtype(t.dtype), ref, "constant")) for ref, t in outs
             ]

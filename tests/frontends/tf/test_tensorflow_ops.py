@@ -229,3 +229,15 @@ def test_conv3d_and_pool3d(tf: Any, profile: Any, by_tf_type: Any) -> None:
     assert cost(conv).macs == 4 * 6 * 6 * 5 * (3 * 3 * 3 * 2)  # D*H*W*C_out * kernel*C_in
     assert conv.attrs["pads"] == [1, 1, 1, 1, 1, 1]
     assert pool.op == "AveragePool" and pool.outputs[0].shape == (1, 5, 2, 3, 3)
+
+
+def test_shape_arithmetic_is_integer_work(tf: Any, profile: Any, by_tf_type: Any) -> None:
+    def flatten(x: Any) -> Any:  # x: (2, 4, 6); the flattened size is computed in the graph
+        shape = tf.shape(x)
+        return tf.reshape(x, [shape[0], shape[1] * shape[2]])
+
+    ir = checked(trace(tf, flatten, (2, 4, 6)), profile, by_tf_type)
+    mul, reshape = ir.nodes  # Shape, StridedSlice, Pack are folded into known values
+    assert (mul.op, cost(mul).int_ops, cost(mul).flops) == ("Mul", 1, 0)  # one int32 product
+    assert tfprof_flops(mul) == 1  # the profiler counts it as a float op
+    assert reshape.outputs[0].shape == (2, 4 * 6)
