@@ -116,26 +116,37 @@ def load_function(function: Any, name: str = "", notes: Sequence[str] = ()) -> T
     return TfGraph(nodes, _hints(graph), variables, outputs, list(notes), label)
 
 
-def load_keras(model: Any, input_shapes: Mapping[str, Sequence[int]] | None) -> TfGraph:
-    """A Keras model traced in inference mode with fixed input shapes."""
+def _keras_specs(model: Any, given: dict[str, Sequence[int]], notes: list[str]) -> list[Any]:
+    """TensorSpecs of the model's inputs, unknown dimensions bound (see `bind_shape`).
+
+    A subclassed model has no symbolic inputs; ``input_shapes`` then names and shapes them
+    (float32, in call order).
+    """
     tf = import_tf()
     try:
         inputs = list(model.inputs)
     except (AttributeError, ValueError):
-        raise FrontendError(
-            f"Keras model {model.name!r} has no defined inputs; build it with keras.Input or "
-            "call it once, or pass a tf.function with an input_signature"
-        ) from None
-    given = dict(input_shapes or {})
+        if not given:
+            raise FrontendError(
+                f"Keras model {model.name!r} has no symbolic inputs (a subclassed model); pass "
+                "input_shapes={name: shape, ...} (float32, in call order)"
+            ) from None
+        return [tf.TensorSpec(tuple(shape), tf.float32, name=n) for n, shape in given.items()]
     names = [str(t.name) for t in inputs]
     unknown = [k for k in given if k not in names]
     if unknown:
         raise ShapeError(f"input_shapes names {unknown}; the Keras model's inputs are {names}")
-    notes: list[str] = []
-    specs = [
+    return [
         tf.TensorSpec(bind_shape(n, tuple(t.shape), given.get(n), notes), t.dtype, name=n)
         for n, t in zip(names, inputs)
     ]
+
+
+def load_keras(model: Any, input_shapes: Mapping[str, Sequence[int]] | None) -> TfGraph:
+    """A Keras model traced in inference mode with fixed input shapes."""
+    tf = import_tf()
+    notes: list[str] = []
+    specs = _keras_specs(model, dict(input_shapes or {}), notes)
 
     def call(*xs: Any) -> Any:
         return model(list(xs) if len(xs) > 1 else xs[0], training=False)

@@ -208,3 +208,23 @@ def test_functions_graph_defs_and_text(tf: Any, tmp_path: Path, measure: Any) ->
     assert measure(lower(text)).macs == macs
     with pytest.raises(FrontendError, match="has no input_signature"):
         lower(unsigned)
+
+
+def test_subclassed_keras_model_needs_input_shapes(keras: Any, measure: Any) -> None:
+    class Head(keras.Model):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(name="head")
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x: Any) -> Any:
+            return self.dense(x)
+
+    model = Head()
+    with pytest.raises(FrontendError, match="no symbolic inputs"):
+        lower(model)
+    assert measure(lower(model, input_shapes={"x": (2, 5)})).macs == 2 * 5 * 3  # M * K * N
+
+
+def test_loaded_saved_model_object(tf: Any, small_cnn_files: dict[str, Path], measure: Any) -> None:
+    loaded = tf.saved_model.load(str(small_cnn_files["saved"]))
+    assert measure(lower(loaded)).macs == SMALL_CNN_MACS
