@@ -18,7 +18,7 @@ from flopcount.frontends.tf_graph import TfGraph, TfNode, scope_of, split_ref
 from flopcount.frontends.tf_infer import Inference
 from flopcount.frontends.tf_lower import LOWERERS, Ctx, tf_dtype
 from flopcount.frontends.tf_shapes import TfTensor
-from flopcount.ir import Graph, Node, TensorSpec
+from flopcount.ir import Graph, Node, TensorKind, TensorSpec
 
 __all__ = ["build_graph"]
 
@@ -63,22 +63,25 @@ class _Builder:
         self.folded.setdefault(why, Counter())[node.op] += 1
         self.specs.update(specs)
 
-    def source(self, name: str, tensor: TfTensor, kind: str) -> TensorSpec:
+    def source(self, name: str, tensor: TfTensor, kind: TensorKind) -> TensorSpec:
         shape = tensor.handle if tensor.handle is not None else tensor.shape
-        spec = TensorSpec(shape, tf_dtype(tensor.dtype), name, kind)  # type: ignore[arg-type]
+        spec = TensorSpec(shape, tf_dtype(tensor.dtype), name, kind)
         self.sources[name] = spec
         return spec
 
     def variable(self, node: TfNode, tensor: TfTensor) -> TensorSpec:
+        """A variable (VariableV2, VarHandleOp, a captured resource placeholder) as a spec."""
         var = self.tfg.variables.get(node.name)
         name = var.name if var else str(node.attrs.get("shared_name") or node.name)
+        kind: TensorKind = "parameter" if var is None or var.trainable else "buffer"
         if var is not None:
             tensor = TfTensor(tensor.shape, var.dtype, None, var.shape)
         elif tensor.dtype == "resource":
-            tensor = TfTensor(
-                tensor.shape, str(node.attrs.get("dtype", "float32")), None, tensor.handle
-            )
-        return self.source(name, tensor, "parameter" if var is None or var.trainable else "buffer")
+            if tensor.handle is None:  # shape unknown here: its reads carry TF's static shape
+                return TensorSpec((), "string", name, kind)
+            dtype = str(node.attrs.get("dtype", "float32"))
+            tensor = TfTensor((), "float32" if dtype == "resource" else dtype, None, tensor.handle)
+        return self.source(name, tensor, kind)
 
     def add(self, node: TfNode) -> None:
         outs = self.outputs_of(node)
@@ -103,7 +106,11 @@ class _Builder:
     def add_computed(self, node: TfNode, outs: list[tuple[str, TfTensor]]) -> None:
         ins = [self.spec(ref) for ref in node.inputs]
         if node.op in _ALIASES:
-            self.fold(node, "identities", [(ref, ins[i]) for i, (ref, _) in enumerate(outs)])
+            specs = [
+                (ref, replace(ins[i], shape=t.shape, dtype=tf_dtype(t.dtype)))
+                for i, (ref, t) in enumerate(outs)
+            ]
+            self.fold(node, "identities", specs)
         elif node.op in _VIEWS and ins and ins[0].kind != "activation" and ins[0].kind != "input":
             ref, tensor = outs[0]
             self.fold(node, "views of weights", [(ref, replace(ins[0], shape=tensor.shape))])
