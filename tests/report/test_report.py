@@ -10,7 +10,7 @@ import pytest
 
 from flopcount.analysis import analyze_graph
 from flopcount.errors import FlopcountError, RegistryError
-from flopcount.ir import Graph
+from flopcount.ir import Graph, Node, TensorSpec
 from flopcount.report import SCHEMA, View, render
 
 CONV_MACS = 1 * 4 * 8 * 8 * (3 * 3 * 3)  # N*C_out*H*W * k*k*C_in = 6912
@@ -77,7 +77,7 @@ def test_json_schema_and_exact_integers(tiny_graph: Graph) -> None:
     assert doc["total"]["macs"] == CONV_MACS + FC_MACS
     assert doc["total"]["count"] == CONV_MACS + FC_MACS
     assert doc["total"]["params"] == PARAMS
-    assert doc["unsupported"] == [{"op": "FancyOp", "count": 1, "scopes": ["head"]}]
+    assert doc["unsupported"] == [{"op": "FancyOp", "count": 1, "scopes": ["head"], "reasons": []}]
     assert doc["nodes"][0]["inputs"][1] == {
         "shape": [4, 3, 3, 3],
         "dtype": "float32",
@@ -108,3 +108,23 @@ def test_bad_convention_and_format(tiny_graph: Graph) -> None:
         analyze_graph(tiny_graph, convention="gflops")
     with pytest.raises(FlopcountError, match="unknown format 'xml'"):
         render(analyze_graph(tiny_graph), "xml")
+
+
+def test_a_formula_that_cannot_cost_makes_the_node_unsupported_with_its_reason() -> None:
+    x = TensorSpec((2, 3), "float32", "x", "input")
+    w = TensorSpec((4, 5), "float32", "w", "parameter")  # K mismatch: 3 vs 4
+    bad = Node("MatMul", (x, w), (TensorSpec((2, 5), "float32", "y"),), scope="fc")
+    report = analyze_graph(Graph(nodes=[bad], parameters={"w": w}))
+    (entry,) = report.unsupported
+    assert entry.op == "MatMul" and entry.scopes == ("fc",)
+    assert "MatMul" in entry.reasons[0] and "(2, 3)" in entry.reasons[0]
+    assert "because: cannot cost MatMul" in render(report)
+    assert report.total.bytes_read == 4 * (2 * 3 + 4 * 5)  # traffic is still reported
+
+
+def test_repeat_attribute_multiplies_a_loop_body() -> None:
+    x = TensorSpec((2, 3), "float32", "x", "input")
+    w = TensorSpec((3, 5), "float32", "w", "parameter")
+    body = Node("MatMul", (x, w), (TensorSpec((2, 5), "float32", "y"),), {"repeat": 7})
+    report = analyze_graph(Graph(nodes=[body], parameters={"w": w}))
+    assert report.total.macs == 7 * 2 * 3 * 5  # trip count x M*K*N

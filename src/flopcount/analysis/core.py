@@ -10,7 +10,7 @@ from flopcount.analysis.roofline import get_preset, roofline
 from flopcount.costs import REGISTRY, ZERO, Cost
 from flopcount.costs.attention import SDPA, attention_causal_exact, attention_dims
 from flopcount.costs.conventions import get_convention
-from flopcount.errors import CostError, FlopcountError
+from flopcount.errors import CostError
 from flopcount.ir import Graph, Node
 from flopcount.report.report import NodeRow, Report
 
@@ -29,22 +29,27 @@ def _traffic(node: Node) -> Cost:
     )
 
 
-def node_cost(node: Node) -> tuple[str, Cost]:
-    """``(status, cost)`` of one node: arithmetic from the registry plus traffic from specs.
+def node_cost(node: Node) -> tuple[str, Cost, str]:
+    """``(status, cost, reason)`` of one node: arithmetic from the registry, traffic from specs.
 
-    An unsupported node still reports its traffic (its bytes are real) but no arithmetic.
+    A node inside a loop body carries ``attrs["repeat"]`` (trip count x enclosing repeats) and
+    costs that many times. A node the registry knows but cannot cost (a formula needs a value
+    the frontend could not fold, say) is *unsupported* with the formula's message as
+    ``reason``; an unsupported node still reports its traffic (its bytes are real).
     """
-    status = REGISTRY.status(node.op, node.domain)
+    repeat = int(node.attrs.get("repeat", 1))
+    status, reason = REGISTRY.status(node.op, node.domain), ""
     try:
         arithmetic = REGISTRY.cost(node)
-    except FlopcountError:
-        raise
+    except CostError as exc:
+        status, reason, arithmetic = "unsupported", str(exc), None
     except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
-        raise CostError(
+        status, arithmetic = "unsupported", None
+        reason = (
             f"cannot cost {node.op} node {node.name or '<unnamed>'} in scope "
             f"{node.scope or '<top>'} with inputs {[t.shape for t in node.inputs]}: {exc}"
-        ) from exc
-    return status, (arithmetic or ZERO) + _traffic(node)
+        )
+    return status, ((arithmetic or ZERO) + _traffic(node)).scaled(repeat), reason
 
 
 def _causal_exact(rows: list[NodeRow]) -> Cost | None:
@@ -55,7 +60,8 @@ def _causal_exact(rows: list[NodeRow]) -> Cost | None:
     total, causal = ZERO, False
     for row in rows:
         if row.op in ATTENTION_OPS and row.status == "costed" and attention_dims(row.node).causal:
-            total += attention_causal_exact(row.node) + _traffic(row.node)
+            repeat = int(row.node.attrs.get("repeat", 1))
+            total += (attention_causal_exact(row.node) + _traffic(row.node)).scaled(repeat)
             causal = True
         else:
             total += row.cost
@@ -79,8 +85,8 @@ def analyze_graph(
     get_convention(convention)  # fail early on a typo
     rows = []
     for index, node in enumerate(graph.nodes):
-        status, cost = node_cost(node)
-        rows.append(NodeRow(index, node, status, cost))  # type: ignore[arg-type]
+        status, cost, reason = node_cost(node)
+        rows.append(NodeRow(index, node, status, cost, reason))  # type: ignore[arg-type]
     numels = {name: spec.numel for name, spec in graph.parameters.items()}
     device = get_hardware(hardware) if isinstance(hardware, (str, os.PathLike)) else hardware
     estimate = None

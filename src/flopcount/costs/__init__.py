@@ -2,7 +2,8 @@
 
 Importing this package registers every formula: the op modules below register on import, one
 family each (contractions, Einsum, attention, elementwise, normalisation, softmax, pooling,
-reductions, free ops). ``docs/conventions.md`` defines what each field counts.
+reductions, free ops; the rest of ai.onnx, recurrent, sampling, signal, quantized and
+com.microsoft ops). ``docs/conventions.md`` defines what each field counts.
 """
 
 from flopcount.costs import (  # noqa: F401  (imported to register their formulas)
@@ -10,9 +11,15 @@ from flopcount.costs import (  # noqa: F401  (imported to register their formula
     einsum,
     elementwise,
     free_ops,
+    msft_ops,
     normalization,
+    onnx_ops,
+    onnx_recurrent,
+    onnx_sampling,
+    onnx_signal,
     ops_contraction,
     pooling,
+    quantized,
     reduction,
     softmax,
 )

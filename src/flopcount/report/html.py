@@ -143,7 +143,7 @@ def _node_table(report: Report, limit: int | None) -> str:
     rows = report.rows[:limit] if limit else report.rows
     body = []
     for r in rows:
-        count = report.conv.count(r.node, r.cost) if r.status == "costed" else 0
+        count = report.conv.count(r.node, r.cost)
         cls = " class='unsupported'" if r.status == "unsupported" else ""
         cells = [
             (r.index, r.index),

@@ -77,7 +77,7 @@ def _aggregate_cells(report: Report, agg: Aggregate, human: bool) -> list[Any]:
 
 def _node_cells(report: Report, row: NodeRow, human: bool) -> list[Any]:
     node = row.node
-    count = report.conv.count(node, row.cost) if row.status == "costed" else 0
+    count = report.conv.count(node, row.cost)
     cells: list[Any] = [
         row.index,
         node.scope or "(top level)",
@@ -153,6 +153,7 @@ def _summary(report: Report) -> list[str]:
             where = ", ".join(s or "(top level)" for s in u.scopes[:3])
             more = f" and {len(u.scopes) - 3} more" if len(u.scopes) > 3 else ""
             lines.append(f"  {u.op} x{u.count} in {where}{more}")
+            lines += [f"    because: {reason}" for reason in u.reasons[:2]]
     else:
         lines.append("Unsupported ops: none")
     lines += [f"Note: {note}" for note in report.notes]
@@ -284,13 +285,14 @@ def to_dict(report: Report, view: View = View(depth=None)) -> dict[str, Any]:
                 "status": r.status,
                 "inputs": _spec_list(r.node.inputs),
                 "outputs": _spec_list(r.node.outputs),
-                "count": report.conv.count(r.node, r.cost) if r.status == "costed" else 0,
+                "count": report.conv.count(r.node, r.cost),
                 **r.cost.as_dict(),
             }
             for r in report.rows
         ],
         "unsupported": [
-            {"op": u.op, "count": u.count, "scopes": list(u.scopes)} for u in report.unsupported
+            {"op": u.op, "count": u.count, "scopes": list(u.scopes), "reasons": list(u.reasons)}
+            for u in report.unsupported
         ],
         "coverage": {
             "ratio": report.coverage,

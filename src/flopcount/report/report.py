@@ -32,6 +32,7 @@ class NodeRow:
     node: Node
     status: OpStatus
     cost: Cost
+    reason: str = ""  # why an unsupported node could not be costed, when a formula said so
 
     @property
     def scope(self) -> str:
@@ -73,6 +74,7 @@ class UnsupportedOp:
     op: str
     count: int
     scopes: tuple[str, ...]
+    reasons: tuple[str, ...] = ()  # distinct messages of formulas that could not cost it
 
 
 @dataclass
@@ -107,8 +109,12 @@ class Report:
         return replace(self, convention=name)
 
     def count_of(self, rows: Iterable[NodeRow]) -> int:
-        """Headline count (in `unit`) of ``rows`` under this report's convention."""
-        return sum(self.conv.count(r.node, r.cost) for r in rows if r.status == "costed")
+        """Headline count (in `unit`) of ``rows`` under this report's convention.
+
+        Free and unsupported rows carry no arithmetic, so they add zero under the cost-field
+        conventions; ``tfprof`` reads the TF op type and so sees every row.
+        """
+        return sum(self.conv.count(r.node, r.cost) for r in rows)
 
     # -- totals ------------------------------------------------------------------------------
     def _sum(self, rows: Iterable[NodeRow]) -> Cost:
@@ -203,7 +209,12 @@ class Report:
                 seen[row.op].append(row)
         return sorted(
             (
-                UnsupportedOp(op, len(rows), tuple(dict.fromkeys(r.scope for r in rows)))
+                UnsupportedOp(
+                    op,
+                    len(rows),
+                    tuple(dict.fromkeys(r.scope for r in rows)),
+                    tuple(dict.fromkeys(r.reason for r in rows if r.reason)),
+                )
                 for op, rows in seen.items()
             ),
             key=lambda u: (-u.count, u.op),

@@ -6,7 +6,7 @@ sums the ``flops`` and ``tfprof`` conventions; the profiler imports TensorFlow, 
 GraphDef into a ``tf.Graph`` and runs ``profile(..., float_operation())``. Reported: median
 wall time of the whole process over ``--repeat`` runs, and the process's peak RSS.
 
-    PYTHONPATH=src python benchmarks/tensorflow.py [--repeat 3]
+    PYTHONPATH=src python benchmarks/bench_tensorflow.py [--repeat 3]
 """
 
 from __future__ import annotations
