@@ -31,6 +31,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from flopcount.frontends.torch_aten import LOWERINGS, lower_attention, lower_dropout
 from flopcount.frontends.torch_aten_backward import decomposition
 from flopcount.frontends.torch_call import OpCall, Phase, bind
+from flopcount.frontends.torch_meta import meta_shortcut
 from flopcount.frontends.torch_specs import TensorTable
 from flopcount.ir import Node
 
@@ -139,13 +140,14 @@ class Recorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        shortcut = meta_shortcut(func, args, kwargs)
         if self._paused:
-            return func(*args, **kwargs)
+            return shortcut() if shortcut is not None else func(*args, **kwargs)
         decompose = decomposition(func)
         if decompose is not None:
             with self:  # record the decomposition's ops one by one
                 return decompose(*args, **kwargs)
-        out = func(*args, **kwargs)
+        out = shortcut() if shortcut is not None else func(*args, **kwargs)
         if func.namespace != "prim":
             self._record(func, args, kwargs, out)
         return out

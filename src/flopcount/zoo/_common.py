@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-__all__ = ["merge_heads", "positions", "split_heads"]
+__all__ = ["embedding", "merge_heads", "positions", "split_heads"]
+
+
+def embedding(num: int, dim: int) -> nn.Embedding:
+    """An ``nn.Embedding(num, dim)``, initialised N(0, 1) as PyTorch does, except on meta.
+
+    The zoo builds on the meta device, where ``reset_parameters``'s ``normal_`` would only run
+    the Python reference kernel (and import ``torch._dynamo``) to fill no storage.
+    """
+    weight = torch.empty(num, dim)
+    if weight.device.type != "meta":
+        nn.init.normal_(weight)
+    return nn.Embedding(num, dim, _weight=weight)
 
 
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:

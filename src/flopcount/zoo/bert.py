@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn.functional import scaled_dot_product_attention
 
-from flopcount.zoo._common import merge_heads, positions, split_heads
+from flopcount.zoo._common import embedding, merge_heads, positions, split_heads
 
 __all__ = ["BertConfig", "BertModel", "bert_base"]
 
@@ -48,9 +48,9 @@ class BertEmbeddings(nn.Module):
 
     def __init__(self, c: BertConfig) -> None:
         super().__init__()
-        self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size)
-        self.position_embeddings = nn.Embedding(c.max_positions, c.hidden_size)
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        self.word_embeddings = embedding(c.vocab_size, c.hidden_size)
+        self.position_embeddings = embedding(c.max_positions, c.hidden_size)
+        self.token_type_embeddings = embedding(c.type_vocab_size, c.hidden_size)
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.norm_eps)
         self.dropout = nn.Dropout(c.dropout)
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn.functional import scaled_dot_product_attention
 
-from flopcount.zoo._common import merge_heads, positions, split_heads
+from flopcount.zoo._common import embedding, merge_heads, positions, split_heads
 
 __all__ = ["GPT2Config", "GPT2LMHeadModel", "gpt2_small"]
 
@@ -91,8 +91,8 @@ class GPT2Model(nn.Module):
 
     def __init__(self, c: GPT2Config) -> None:
         super().__init__()
-        self.wte = nn.Embedding(c.vocab_size, c.hidden_size)
-        self.wpe = nn.Embedding(c.max_positions, c.hidden_size)
+        self.wte = embedding(c.vocab_size, c.hidden_size)
+        self.wpe = embedding(c.max_positions, c.hidden_size)
         self.drop = nn.Dropout(c.dropout)
         self.h = nn.ModuleList(Block(c) for _ in range(c.num_layers))
         self.ln_f = nn.LayerNorm(c.hidden_size, eps=c.norm_eps)

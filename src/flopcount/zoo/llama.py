@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn.functional import scaled_dot_product_attention
 
-from flopcount.zoo._common import merge_heads, positions, split_heads
+from flopcount.zoo._common import embedding, merge_heads, positions, split_heads
 
 __all__ = ["LLAMA2_7B", "LLAMA2_70B", "LlamaConfig", "LlamaForCausalLM", "RMSNorm"]
 
@@ -151,7 +151,7 @@ class LlamaModel(nn.Module):
 
     def __init__(self, c: LlamaConfig) -> None:
         super().__init__()
-        self.embed_tokens = nn.Embedding(c.vocab_size, c.hidden_size)
+        self.embed_tokens = embedding(c.vocab_size, c.hidden_size)
         self.rotary_emb = RotaryEmbedding(c.head_dim, c.rope_theta)
         self.layers = nn.ModuleList(LlamaDecoderLayer(c) for _ in range(c.num_layers))
         self.norm = RMSNorm(c.hidden_size, c.norm_eps)
