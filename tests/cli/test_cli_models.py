@@ -54,10 +54,11 @@ def test_onnx_input_shape_by_name(capsys: pytest.CaptureFixture[str], gemm_onnx:
 
 
 def test_zoo_model_with_sizes(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "zoo:conv3x3", "--image-size", "8", "--convention", "macs")
+    code, out, _ = run(capsys, "zoo:conv3x3", "--image-size", "8", "--format", "json")
     assert code == 0
-    assert "Total: 27.6 KMACs" in out  # C_out*H*W * k*k*C_in = 16*8*8 * 3*3*3 = 27,648
-    assert "Unsupported ops: none" in out
+    doc = json.loads(out)
+    assert doc["total"]["macs"] == 16 * 8 * 8 * (3 * 3 * 3)  # C_out*H*W * k*k*C_in = 27,648
+    assert doc["unsupported"] == []
 
 
 def test_unknown_zoo_name_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
