@@ -64,9 +64,7 @@ def check_dout(dout: Any, expected_shape: tuple[int, ...], dtype: np.dtype) -> n
     """The upstream gradient has the forward output's shape and dtype."""
     _check_array("dout", dout)
     if dout.shape != expected_shape:
-        raise ConvError(
-            f"dout has shape {dout.shape} but the forward output was {expected_shape}"
-        )
+        raise ConvError(f"dout has shape {dout.shape} but the forward output was {expected_shape}")
     if dout.dtype != dtype:
         raise ConvError(f"dtype mismatch: dout is {dout.dtype} but the forward ran in {dtype}")
     return np.asarray(dout)

@@ -68,7 +68,9 @@ def _chunks(geo: ConvGeometry, line: int) -> list[tuple[int, int, int, int]]:
         per = max(1, columns // (rows * line))
         return [(n, min(n + per, geo.batch), 0, rows) for n in range(0, geo.batch, per)]
     step = max(1, columns // line)
-    return [(n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)]
+    return [
+        (n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)
+    ]
 
 
 def forward(
@@ -117,7 +119,9 @@ def forward(
             )  # fmt: skip
             col = np.ascontiguousarray(view).reshape(nb * cols, g, -1)  # nb*cols, G, K
             res = np.empty((nb * cols, geo.out_channels), dtype=x.dtype)
-            np.matmul(col.transpose(1, 0, 2), wm, out=res.reshape(nb * cols, g, -1).transpose(1, 0, 2))
+            np.matmul(
+                col.transpose(1, 0, 2), wm, out=res.reshape(nb * cols, g, -1).transpose(1, 0, 2)
+            )
             res = res.reshape(nb, r1 - r0, *padded[1:], geo.out_channels)
             out[n0:n1, r0:r1] = res[(slice(None), slice(None), *crop)]
     del nd
