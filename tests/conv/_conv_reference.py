@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-METHODS = ("direct", "im2col", "gemm", "auto")
+METHODS = ("direct", "im2col", "gemm", "auto")  # winograd runs only on 3x3 stride 1
 LAYOUTS = ("channels_first", "channels_last")
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 
@@ -61,15 +61,16 @@ class Case:
 
 
 @st.composite
-def cases(draw: st.DrawFn, transposed: bool = False, max_size: int = 7) -> Case:
-    """A small random (transposed) convolution: 1-3 spatial dims, groups, strides, dilation."""
-    nd = draw(st.integers(1, 3))
-    size_cap = max_size if nd < 3 else 4
+def cases(draw: st.DrawFn, transposed: bool = False, winograd: bool = False) -> Case:
+    """A small random (transposed) convolution: 1-3 spatial dims, groups, strides, dilation;
+    with ``winograd``, a 2-D 3x3 stride-1 one (sizes up to 10, odd and even)."""
+    nd = 2 if winograd else draw(st.integers(1, 3))
+    size_cap = 10 if winograd else 7 if nd < 3 else 4
     groups = draw(st.integers(1, 3))
     c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 3))
-    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
-    stride = tuple(draw(st.integers(1, 3)) for _ in range(nd))
-    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    kernel = (3, 3) if winograd else tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = (1, 1) if winograd else tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dilation = (1, 1) if winograd else tuple(draw(st.integers(1, 2)) for _ in range(nd))
     padding, spatial, out_pad = [], [], []
     for k, s, d in zip(kernel, stride, dilation):
         span = d * (k - 1) + 1

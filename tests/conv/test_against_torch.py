@@ -57,6 +57,21 @@ def test_conv_matches_torch(method: str, case: Case, layout: str, dtype: type) -
     _check(case, method, layout, dtype)
 
 
+@settings(max_examples=40, deadline=None)
+@given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS), dtype=DTYPES)
+def test_winograd_matches_torch(case: Case, layout: str, dtype: type) -> None:
+    """F(2x2, 3x3) on 3x3 stride-1 cases: any padding, odd sizes (cropped tiles), groups."""
+    _check(case, "winograd", layout, dtype)
+
+
+def test_auto_picks_winograd_for_wide_layers() -> None:
+    """Wide 3x3 layers go to Winograd under "auto", and still match PyTorch."""
+    case = Case((1, 192, 24, 24), (192, 192, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, True)
+    x, w, b = case.arrays(np.float32)
+    assert conv_forward(x, w, b, padding=1)[1].method == "winograd"
+    _check(case, "auto", "channels_first", np.float32)
+
+
 @pytest.mark.parametrize("method", METHODS)
 @settings(max_examples=25, deadline=None)
 @given(case=cases(transposed=True), layout=st.sampled_from(LAYOUTS), dtype=DTYPES)

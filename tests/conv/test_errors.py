@@ -104,3 +104,17 @@ def test_nan_and_inf_propagate(method: str) -> None:
     expected[0, 0] = np.nan  # window rows 0-2, cols 0-2 holds x[0, 0]
     expected[2, 2] = np.inf  # window rows 2-4, cols 2-4 holds x[4, 4]
     np.testing.assert_array_equal(out[0, 0], expected)
+
+
+def test_winograd_keeps_nan_and_inf_within_their_tiles() -> None:
+    """Winograd mixes each 4x4 input tile, so a non-finite input may also poison the other
+    outputs of its 2x2 output tile, but never outputs of other tiles."""
+    x = np.ones((1, 1, 6, 6))
+    x[0, 0, 0, 0] = np.nan  # only in output (0, 0)'s window: tile (0, 0)
+    x[0, 0, 5, 5] = np.inf  # only in output (3, 3)'s window: tile (1, 1)
+    with np.errstate(invalid="ignore"):
+        out, _ = conv_forward(x, np.ones((1, 1, 3, 3)), method="winograd")  # 4x4 output
+    finite = np.isfinite(out[0, 0])
+    assert not finite[0, 0] and not finite[3, 3]
+    assert finite[:2, 2:].all() and finite[2:, :2].all()  # the two untouched tiles
+    np.testing.assert_array_equal(out[0, 0][finite], 9.0)  # nine ones under each window

@@ -8,7 +8,7 @@ algorithm on counting scalars. ``docs/conv.md`` describes the methods and their 
 from flopcount.conv.counting import OpCount, count_ops
 from flopcount.conv.engine import ConvCache, conv_backward, conv_forward
 from flopcount.conv.geometry import ConvGeometry, Layout, normalize_padding
-from flopcount.conv.im2col import col2im, im2col
+from flopcount.conv.lowering import col2im, im2col
 from flopcount.conv.methods import METHODS
 from flopcount.conv.transpose import conv_transpose_backward, conv_transpose_forward
 

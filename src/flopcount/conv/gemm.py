@@ -1,128 +1,192 @@
-"""Fast GEMM convolution for stride-1 layers: shifted windows on the flattened padded input.
+"""Fast GEMM convolution: im2col rows copied as contiguous runs ("shifted windows").
 
-With stride 1, flatten the padded input's spatial dims into one axis of length L. The input
-element under kernel tap t for output position p is then ``flat[p' + offset(t)]``, where p' is
-p's index on the *padded* grid and ``offset(t) = sum_i t_i * dilation_i * prod(padded[i+1:])``.
-So for a run of consecutive output rows, the rows of the im2col matrix are plain contiguous
-slices of ``flat`` (one memcpy each), not a strided gather; the price is a few wasted columns
-(padded-grid positions past the output's edge), computed and cropped away. This is the
-"shifted" or "implicit" GEMM idea (cf. cuDNN's IMPLICIT_PRECOMP_GEMM; Chetlur et al.,
-"cuDNN: Efficient Primitives for Deep Learning", arXiv:1410.0759, section 3).
+Split the zero-padded input by stride phase (position modulo the stride, per spatial dim;
+one phase when the stride is 1) and flatten each phase's spatial grid to one axis. Kernel tap
+t reads, for output position p, phase ``(t * dilation) % stride`` at grid position
+``p + (t * dilation) // stride``. Flattened, that is ``flat[p' + offset(t)]`` with p' the index
+of p on the phase grid: so each im2col row is one contiguous run of ``flat``, copied at
+memcpy speed, instead of a strided gather. The price is a few wasted columns (grid positions
+past the output's edge) computed and cropped away. This is the "implicit"/"shifted" GEMM
+idea (Chetlur et al., "cuDNN: Efficient Primitives for Deep Learning", arXiv:1410.0759,
+section 3), with the stride handled by a space-to-depth split of the input.
 
-The work is done in chunks (a few output rows, or a few whole images when they are small)
-whose column matrix fits in cache, so the gather writes to cache and the GEMM reads from it.
-Pointwise (1x1, unpadded) layers need no gather at all: im2col returns x itself.
-Backward passes use `flopcount.conv.im2col`.
+The work runs in chunks of whole images (or of output rows, for big images) so the column
+matrix stays a few MB; pointwise (1x1, unpadded) layers need no gather at all and run as one
+plain GEMM. Backward passes use `flopcount.conv.lowering`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from flopcount.conv import im2col
 from flopcount.conv.geometry import ConvGeometry, Layout
-from flopcount.conv.layouts import add_bias
+from flopcount.conv.layouts import add_bias, spatial_axes
+from flopcount.conv.lowering import is_pointwise, weight_matrices
 
-__all__ = ["forward", "worthwhile"]
+__all__ = ["forward"]
 
-# Column-matrix budget per chunk, in bytes: half of this machine's 2 MiB-per-core L2 (measured
-# with benchmarks/conv.py; 0.5-2 MiB are within a few percent of each other).
-CHUNK_BYTES = 1 << 20
-MIN_CHUNK_COLUMNS = 256  # narrower GEMMs run well below peak in OpenBLAS (benchmarks/conv.py)
-
-
-def worthwhile(geo: ConvGeometry, layout: Layout) -> bool:
-    """Stride-1 layers (the shifted gather) and pointwise layers (no gather) gain over im2col."""
-    return all(s == 1 for s in geo.stride) or _pointwise(geo)
+# Column-matrix budget per chunk: one 56x56x64 3x3 image (7.5 MB) fits; bigger chunks pay
+# page faults on fresh memory, narrower ones GEMM efficiency (measured: benchmarks/conv.py).
+CHUNK_BYTES = 8 << 20
+MIN_GEMM_COLUMNS = 512  # narrower GEMMs run well under OpenBLAS's peak (benchmarks/conv.py)
 
 
-def _pointwise(geo: ConvGeometry) -> bool:
-    return all(k == 1 for k in geo.kernel) and not any(lo or hi for lo, hi in geo.padding)
+@dataclass(frozen=True)
+class _Plan:
+    """Phase grids of one convolution and where each kernel tap reads them.
 
-
-def _flat_padded(x: np.ndarray, geo: ConvGeometry, layout: Layout, length: int) -> np.ndarray:
-    """x zero-padded, spatial dims flattened to ``length`` (>= their product; zero tail).
-
-    Returns (N, C_in, length) for channels_first, (N, length, C_in) for channels_last.
+    grid: the phase grid per dim, ceil(padded / stride); line: flat elements per step along
+    the first dim; full: grid outputs per image; length: flat length of one phase incl. the
+    zero tail the last tap reads; taps: (phase number, flat offset) per tap, in kernel order.
     """
-    padded = tuple(i + lo + hi for i, (lo, hi) in zip(geo.in_spatial, geo.padding))
-    interior = tuple(slice(lo, lo + i) for i, (lo, _) in zip(geo.in_spatial, geo.padding))
-    n, c, size = geo.batch, geo.in_channels, math.prod(padded)
+
+    grid: tuple[int, ...]
+    line: int
+    full: int
+    length: int
+    taps: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, geo: ConvGeometry) -> _Plan:
+        padded = [i + lo + hi for i, (lo, hi) in zip(geo.in_spatial, geo.padding)]
+        grid = tuple(-(-p // s) for p, s in zip(padded, geo.stride))
+        steps = [math.prod(grid[i + 1 :]) for i in range(geo.ndim)]  # flat stride per dim
+        taps = []
+        for tap in np.ndindex(*geo.kernel):
+            reach = [t * d for t, d in zip(tap, geo.dilation)]  # position inside the window
+            phase = int(np.ravel_multi_index([r % s for r, s in zip(reach, geo.stride)], geo.stride))
+            taps.append((phase, sum(r // s * st for r, s, st in zip(reach, geo.stride, steps))))
+        line = steps[0]
+        full = geo.out_spatial[0] * line
+        length = max(math.prod(grid), full + max(offset for _, offset in taps))
+        return cls(grid, line, full, length, tuple(taps))
+
+
+def _flat_phases(x: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan) -> np.ndarray:
+    """x zero-padded, split by stride phase, each phase's grid flattened (one copy of x).
+
+    Returns (N, phases, C_in, length) for channels_first, (N, phases, length, C_in) last.
+    """
+    n, c, size = geo.batch, geo.in_channels, math.prod(plan.grid)
+    phases = math.prod(geo.stride)
+    x_first = x if layout == "channels_first" else np.moveaxis(x, -1, 1)  # view
     if layout == "channels_first":
-        flat = np.zeros((n, c, length), dtype=x.dtype)
-        flat[:, :, :size].reshape(n, c, *padded)[(slice(None), slice(None), *interior)] = x
+        flat = np.zeros((n, phases, c, plan.length), dtype=x.dtype)
     else:
-        flat = np.zeros((n, length, c), dtype=x.dtype)
-        flat[:, :size].reshape(n, *padded, c)[(slice(None), *interior)] = x
+        flat = np.zeros((n, phases, plan.length, c), dtype=x.dtype)
+    for number, residue in enumerate(product(*(range(s) for s in geo.stride))):
+        source, target = [], []
+        for r, s, (lo, _), size_in in zip(residue, geo.stride, geo.padding, geo.in_spatial):
+            first = (r - lo) % s  # first input index whose padded position is r modulo s
+            count = len(range(first, size_in, s))
+            source.append(slice(first, size_in, s))
+            target.append(slice((lo + first) // s, (lo + first) // s + count))
+        if layout == "channels_first":
+            grid = flat[:, number, :, :size].reshape(n, c, *plan.grid)  # N, C, *grid
+            grid[(slice(None), slice(None), *target)] = x_first[(slice(None), slice(None), *source)]
+        else:
+            grid = flat[:, number, :size].reshape(n, *plan.grid, c)  # N, *grid, C
+            grid[(slice(None), *target)] = x[(slice(None), *source)]
     return flat
 
 
-def _chunks(geo: ConvGeometry, line: int) -> list[tuple[int, int, int, int]]:
+def _chunks(geo: ConvGeometry, plan: _Plan) -> list[tuple[int, int, int, int]]:
     """(n0, n1, r0, r1): images n0:n1 and output rows r0:r1 (first spatial dim) per chunk."""
-    columns = max(CHUNK_BYTES // (4 * geo.in_channels * geo.kernel_volume), MIN_CHUNK_COLUMNS)
+    budget = CHUNK_BYTES // (4 * geo.in_channels * geo.kernel_volume)  # columns per chunk
+    columns = max(budget, MIN_GEMM_COLUMNS)
     rows = geo.out_spatial[0]
-    if columns >= rows * line:  # whole images per chunk
-        per = max(1, columns // (rows * line))
+    if columns >= plan.full:  # whole images per chunk
+        per = max(1, columns // plan.full)
         return [(n, min(n + per, geo.batch), 0, rows) for n in range(0, geo.batch, per)]
-    step = max(1, columns // line)
-    return [
-        (n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)
-    ]
+    step = max(1, columns // plan.line)
+    return [(n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)]
+
+
+def _chunk(
+    flat: np.ndarray, wm: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan,
+    chunk: tuple[int, int, int, int],
+) -> np.ndarray:  # fmt: skip
+    """Gather one chunk's im2col matrix tap by tap and multiply it by the weights.
+
+    Returns (nb, C_out, rows, *grid[1:]) channels_first, (nb, rows, *grid[1:], C_out) last.
+    """
+    n0, n1, r0, r1 = chunk
+    nb, cols, c, g = n1 - n0, (r1 - r0) * plan.line, geo.in_channels, geo.groups
+    start = r0 * plan.line
+    if layout == "channels_first":
+        col = np.empty((c, len(plan.taps), nb, cols), dtype=flat.dtype)  # rows (c, tap)
+        for t, (phase, offset) in enumerate(plan.taps):
+            run = flat[n0:n1, phase, :, start + offset : start + offset + cols]  # nb, C, cols
+            col[:, t] = run.transpose(1, 0, 2)
+        res = np.matmul(wm, col.reshape(g, -1, nb * cols))  # G, C_out/G, nb*cols
+        return np.moveaxis(res.reshape(geo.out_channels, nb, r1 - r0, *plan.grid[1:]), 0, 1)
+    col = np.empty((nb, cols, g, len(plan.taps), c // g), dtype=flat.dtype)  # (g, tap, c)
+    for t, (phase, offset) in enumerate(plan.taps):
+        run = flat[n0:n1, phase, start + offset : start + offset + cols]  # nb, cols, C
+        col[:, :, :, t] = run.reshape(nb, cols, g, c // g)
+    res = np.empty((nb * cols, geo.out_channels), dtype=flat.dtype)
+    col_groups = col.reshape(nb * cols, g, -1).transpose(1, 0, 2)  # G, nb*cols, K
+    np.matmul(col_groups, wm, out=res.reshape(nb * cols, g, -1).transpose(1, 0, 2))
+    return res.reshape(nb, r1 - r0, *plan.grid[1:], geo.out_channels)
+
+
+def _shifted(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
+    """Any convolution by chunked shifted-window GEMMs (module docstring)."""
+    plan = _Plan.of(geo)
+    flat = _flat_phases(x, geo, layout, plan)
+    wm = weight_matrices(w, geo, layout)  # (G, C_out/G, K) or (G, K, C_out/G)
+    keep = tuple(slice(0, o) for o in geo.out_spatial[1:])  # crop the wasted columns
+    if layout == "channels_first":
+        out = np.empty((geo.batch, geo.out_channels, *geo.out_spatial), dtype=x.dtype)
+        for n0, n1, r0, r1 in _chunks(geo, plan):
+            res = _chunk(flat, wm, geo, layout, plan, (n0, n1, r0, r1))
+            out[n0:n1, :, r0:r1] = res[(Ellipsis, *keep)]
+    else:
+        out = np.empty((geo.batch, *geo.out_spatial, geo.out_channels), dtype=x.dtype)
+        for n0, n1, r0, r1 in _chunks(geo, plan):
+            res = _chunk(flat, wm, geo, layout, plan, (n0, n1, r0, r1))
+            out[n0:n1, r0:r1] = res[(slice(None), slice(None), *keep)]
+    return out
+
+
+def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
+    """1x1 convolution as a plain GEMM (strided: on the subsampled input)."""
+    if any(s > 1 for s in geo.stride):
+        index = [slice(None)] * x.ndim
+        for axis, s in zip(spatial_axes(geo.ndim, layout), geo.stride):
+            index[axis] = slice(None, None, s)
+        x = np.ascontiguousarray(x[tuple(index)])
+    n, g, wm = geo.batch, geo.groups, weight_matrices(w, geo, layout)
+    positions = math.prod(geo.out_spatial)
+    if layout == "channels_last":  # one (N*P, C_in/G) @ (C_in/G, C_out/G) GEMM per group
+        out = np.empty((n * positions, geo.out_channels), dtype=x.dtype)
+        xg = x.reshape(n * positions, g, -1).transpose(1, 0, 2)  # G, N*P, C_in/G
+        np.matmul(xg, wm, out=out.reshape(n * positions, g, -1).transpose(1, 0, 2))
+        return out.reshape(n, *geo.out_spatial, geo.out_channels)
+    xg = x.reshape(n, g, -1, positions)  # N, G, C_in/G, P
+    if n == 1 or positions >= MIN_GEMM_COLUMNS:
+        out = np.matmul(wm, xg)  # N, G, C_out/G, P: one GEMM per image and group
+    else:  # small images: one wide GEMM over all images, at the price of two transposes
+        xt = np.ascontiguousarray(xg.transpose(1, 2, 0, 3)).reshape(g, -1, n * positions)
+        res = np.matmul(wm, xt).reshape(geo.out_channels, n, positions)  # C_out, N, P
+        out = np.ascontiguousarray(res.transpose(1, 0, 2))
+    return out.reshape(n, geo.out_channels, *geo.out_spatial)
 
 
 def forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: ConvGeometry, layout: Layout
 ) -> np.ndarray:
-    """Convolution by chunked shifted-window GEMMs (stride 1) or a plain GEMM (pointwise).
+    """Pointwise layers as one GEMM, all others by shifted-window GEMMs.
 
     x: (N, C_in, *in) or (N, *in, C_in); w: the layout's weight shape; b: (C_out,) or None.
-    Returns (N, C_out, *out) or (N, *out, C_out). Other geometries go to im2col.
+    Returns (N, C_out, *out) or (N, *out, C_out).
     """
-    if _pointwise(geo) or not all(s == 1 for s in geo.stride):
-        return im2col.forward(x, w, b, geo, layout)
-    nd, item = geo.ndim, x.itemsize
-    padded = [i + lo + hi for i, (lo, hi) in zip(geo.in_spatial, geo.padding)]
-    line = math.prod(padded[1:])  # flat elements per step of the first spatial dim
-    taps = [d * math.prod(padded[i + 1 :]) for i, d in enumerate(geo.dilation)]  # flat offsets
-    full = geo.out_spatial[0] * line  # outputs on the padded grid, per image
-    length = max(math.prod(padded), full + sum((k - 1) * t for k, t in zip(geo.kernel, taps)))
-    flat = _flat_padded(x, geo, layout, length)
-    wm = im2col._weight_matrices(w, geo, layout)  # (G, C_out/G, K) or (G, K, C_out/G)
-    if layout == "channels_first":
-        out = np.empty((geo.batch, geo.out_channels, *geo.out_spatial), dtype=x.dtype)
+    if is_pointwise(geo):
+        out = _pointwise(x, w, geo, layout)
     else:
-        out = np.empty((geo.batch, *geo.out_spatial, geo.out_channels), dtype=x.dtype)
-    crop = tuple(slice(0, o) for o in geo.out_spatial[1:])  # drop the wasted columns
-    c, g = geo.in_channels, geo.groups
-    for n0, n1, r0, r1 in _chunks(geo, line):
-        nb, cols = n1 - n0, (r1 - r0) * line
-        base = flat[n0:, :, r0 * line :] if layout == "channels_first" else flat[n0:, r0 * line :]
-        if layout == "channels_first":
-            view = as_strided(
-                base, (nb, c, *geo.kernel, cols),
-                (flat.strides[0], flat.strides[1], *(t * item for t in taps), item),
-                writeable=False,
-            )  # fmt: skip
-            col = np.empty((c, *geo.kernel, nb, cols), dtype=x.dtype)
-            np.copyto(col, np.moveaxis(view, 0, -2))  # C, *kernel, nb, cols
-            res = np.matmul(wm, col.reshape(g, -1, nb * cols))  # G, C_out/G, nb*cols
-            res = res.reshape(geo.out_channels, nb, r1 - r0, *padded[1:])
-            out[n0:n1, :, r0:r1] = np.moveaxis(res, 0, 1)[(Ellipsis, *crop)]
-        else:
-            view = as_strided(
-                base, (nb, cols, g, *geo.kernel, c // g),
-                (flat.strides[0], c * item, c // g * item, *(t * c * item for t in taps), item),
-                writeable=False,
-            )  # fmt: skip
-            col = np.ascontiguousarray(view).reshape(nb * cols, g, -1)  # nb*cols, G, K
-            res = np.empty((nb * cols, geo.out_channels), dtype=x.dtype)
-            np.matmul(
-                col.transpose(1, 0, 2), wm, out=res.reshape(nb * cols, g, -1).transpose(1, 0, 2)
-            )
-            res = res.reshape(nb, r1 - r0, *padded[1:], geo.out_channels)
-            out[n0:n1, r0:r1] = res[(slice(None), slice(None), *crop)]
-    del nd
+        out = _shifted(x, w, geo, layout)
     return add_bias(out, b, layout)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopcount.conv import direct, gemm, im2col
+from flopcount.conv import direct, gemm, lowering, winograd
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.errors import ConvError
 
@@ -44,16 +44,23 @@ class Method:
 
 METHODS: dict[str, Method] = {
     "direct": Method("direct", direct.forward, direct.grad_input, direct.grad_weight),
-    "im2col": Method("im2col", im2col.forward, im2col.grad_input, im2col.grad_weight),
-    "gemm": Method("gemm", gemm.forward, im2col.grad_input, im2col.grad_weight),
+    "im2col": Method("im2col", lowering.forward, lowering.grad_input, lowering.grad_weight),
+    "gemm": Method("gemm", gemm.forward, lowering.grad_input, lowering.grad_weight),
+    "winograd": Method(
+        "winograd",
+        winograd.forward,
+        lowering.grad_input,
+        lowering.grad_weight,
+        winograd.unsupported,
+    ),
 }
 
 
 def _auto(geo: ConvGeometry, layout: Layout) -> Method:
     """The fastest correct method for this geometry (measured: benchmarks/conv.py)."""
-    if gemm.worthwhile(geo, layout):
-        return METHODS["gemm"]
-    return METHODS["im2col"]
+    if winograd.unsupported(geo) is None and winograd.worthwhile(geo, layout):
+        return METHODS["winograd"]
+    return METHODS["gemm"]
 
 
 def resolve_method(method: object, geo: ConvGeometry, layout: Layout) -> Method:

@@ -21,7 +21,20 @@ from numpy.lib.stride_tricks import sliding_window_view
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias, crop_padding, pad_input, spatial_axes
 
-__all__ = ["col2im", "forward", "grad_input", "grad_weight", "im2col"]
+__all__ = [
+    "col2im",
+    "forward",
+    "grad_input",
+    "grad_weight",
+    "im2col",
+    "is_pointwise",
+    "weight_matrices",
+]
+
+
+def is_pointwise(geo: ConvGeometry) -> bool:
+    """A 1x1(x1) kernel without padding: each output reads one input pixel."""
+    return all(k == 1 for k in geo.kernel) and not any(lo or hi for lo, hi in geo.padding)
 
 
 def _window_view(xpad: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
@@ -58,8 +71,11 @@ def im2col(x: np.ndarray, geo: ConvGeometry, layout: Layout = "channels_first") 
     """Every window of ``x`` as a column (channels_first) or row (channels_last).
 
     x: (N, C_in, *in) or (N, *in, C_in). Returns (N, C_in * kvol, P) or (N, P, C_in * kvol),
-    ordered as the module docstring says.
+    ordered as the module docstring says: a new array, except for an unpadded stride-1 1x1
+    convolution, where it is a reshaped view of ``x`` (treat it as read-only).
     """
+    if is_pointwise(geo) and all(s == 1 for s in geo.stride):
+        return x.reshape(_flat_cols_shape(geo, layout))  # every window is one pixel: x itself
     nd = geo.ndim
     view = _window_view(pad_input(x, geo, layout), geo, layout)
     if layout == "channels_first":
@@ -100,7 +116,7 @@ def col2im(cols: np.ndarray, geo: ConvGeometry, layout: Layout = "channels_first
     return np.ascontiguousarray(crop_padding(xpad, geo, layout))
 
 
-def _weight_matrices(w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
+def weight_matrices(w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
     """Per-group weight matrices: (G, C_out/G, K) channels_first, (G, K, C_out/G) last."""
     c_out_group = geo.out_channels // geo.groups
     if layout == "channels_first":
@@ -109,7 +125,7 @@ def _weight_matrices(w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.nda
 
 
 def _weight_from_matrices(dwm: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
-    """Inverse of `_weight_matrices`: (G, ., .) back to the layout's weight shape."""
+    """Inverse of `weight_matrices`: (G, ., .) back to the layout's weight shape."""
     c_group = geo.in_channels // geo.groups
     if layout == "channels_first":
         return dwm.reshape(geo.out_channels, c_group, *geo.kernel)
@@ -135,7 +151,7 @@ def forward(
     Returns (N, C_out, *out) or (N, *out, C_out).
     """
     cols = im2col(x, geo, layout)
-    wm = _weight_matrices(w, geo, layout)
+    wm = weight_matrices(w, geo, layout)
     positions = cols.shape[2] if layout == "channels_first" else cols.shape[1]
     if layout == "channels_first":
         out = np.empty((geo.batch, geo.out_channels, positions), dtype=x.dtype)
@@ -160,7 +176,7 @@ def grad_input(dout: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layou
 
     dout: (N, C_out, *out) or (N, *out, C_out). Returns dx of the input's shape.
     """
-    wm = _weight_matrices(w, geo, layout)
+    wm = weight_matrices(w, geo, layout)
     dgroups = _grouped(_flat_dout(dout, geo, layout), geo, layout)
     if layout == "channels_first":
         dcols = np.matmul(wm.transpose(0, 2, 1), dgroups)  # N, G, K, P
