@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -153,12 +152,18 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    print(f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; {args.threads} threads for BLAS ({how}) and torch")
-    print(f"Python {sys.version.split()[0]}, NumPy {np.__version__}, torch {torch.__version__}; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    print(f"float32, channels_first, GFLOP/s = 2 * MACs / time (best of {args.repeats}); "
-          f"direct only for layers with <= {DIRECT_MAX_OUTPUTS} outputs")
+    print(
+        f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; {args.threads} threads for BLAS ({how}) and torch"
+    )
+    print(
+        f"Python {sys.version.split()[0]}, NumPy {np.__version__}, torch {torch.__version__}; "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+    )
+    print(
+        f"float32, channels_first, GFLOP/s = 2 * MACs / time (best of {args.repeats}); "
+        f"direct only for layers with <= {DIRECT_MAX_OUTPUTS} outputs"
+    )
     columns = ["torch", "gemm peak", *METHODS, "direct"]
     header = f"| {'layer':17} | N | " + " | ".join(f"{c:>9}" for c in columns)
     header += " | auto/torch | im2col/peak | auto err |"
@@ -172,8 +177,11 @@ def main() -> None:
             ratios["auto/torch"].append(s["auto"] / s["torch"])
             ratios["im2col/peak"].append(s["im2col"] / s["gemm peak"])
             ratios["auto/peak"].append(s["auto"] / s["gemm peak"])
-            print(f"| {layer.name:17} | {batch} | {cells} | {s['auto'] / s['torch']:10.2f} | "
-                  f"{s['im2col'] / s['gemm peak']:11.2f} | {s['max rel err']:8.1e} |", flush=True)
+            print(
+                f"| {layer.name:17} | {batch} | {cells} | {s['auto'] / s['torch']:10.2f} | "
+                f"{s['im2col'] / s['gemm peak']:11.2f} | {s['max rel err']:8.1e} |",
+                flush=True,
+            )
     print()
     for name, values in ratios.items():
         print(f"geometric mean {name}: {geomean(values):.2f}")

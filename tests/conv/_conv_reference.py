@@ -7,15 +7,19 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
+from torch.nn import functional
 
 METHODS = ("direct", "im2col", "gemm", "auto")  # winograd runs only on 3x3 stride 1
 LAYOUTS = ("channels_first", "channels_last")
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 
-TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-TORCH_CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+TORCH_CONV = {1: functional.conv1d, 2: functional.conv2d, 3: functional.conv3d}
+TORCH_CONV_T = {
+    1: functional.conv_transpose1d,
+    2: functional.conv_transpose2d,
+    3: functional.conv_transpose3d,
+}
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def torch_forward(
     else:
         flat_pads = [p for lo_hi in reversed(case.padding) for p in lo_hi]  # F.pad: last dim 1st
         out = TORCH_CONV[nd](
-            F.pad(tx, flat_pads), tw, tb, stride=case.stride, dilation=case.dilation,
+            functional.pad(tx, flat_pads), tw, tb, stride=case.stride, dilation=case.dilation,
             groups=case.groups,
         )  # fmt: skip
     return out, leaves

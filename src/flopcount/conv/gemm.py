@@ -58,7 +58,9 @@ class _Plan:
         taps = []
         for tap in np.ndindex(*geo.kernel):
             reach = [t * d for t, d in zip(tap, geo.dilation)]  # position inside the window
-            phase = int(np.ravel_multi_index([r % s for r, s in zip(reach, geo.stride)], geo.stride))
+            phase = int(
+                np.ravel_multi_index([r % s for r, s in zip(reach, geo.stride)], geo.stride)
+            )
             taps.append((phase, sum(r // s * st for r, s, st in zip(reach, geo.stride, steps))))
         line = steps[0]
         full = geo.out_spatial[0] * line
@@ -103,7 +105,9 @@ def _chunks(geo: ConvGeometry, plan: _Plan) -> list[tuple[int, int, int, int]]:
         per = max(1, columns // plan.full)
         return [(n, min(n + per, geo.batch), 0, rows) for n in range(0, geo.batch, per)]
     step = max(1, columns // plan.line)
-    return [(n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)]
+    return [
+        (n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)
+    ]
 
 
 def _chunk(
@@ -139,12 +143,12 @@ def _shifted(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) ->
     plan = _Plan.of(geo)
     flat = _flat_phases(x, geo, layout, plan)
     wm = weight_matrices(w, geo, layout)  # (G, C_out/G, K) or (G, K, C_out/G)
-    keep = tuple(slice(0, o) for o in geo.out_spatial[1:])  # crop the wasted columns
+    keep: tuple[slice, ...] = tuple(slice(0, o) for o in geo.out_spatial[1:])  # crop waste
     if layout == "channels_first":
         out = np.empty((geo.batch, geo.out_channels, *geo.out_spatial), dtype=x.dtype)
         for n0, n1, r0, r1 in _chunks(geo, plan):
             res = _chunk(flat, wm, geo, layout, plan, (n0, n1, r0, r1))
-            out[n0:n1, :, r0:r1] = res[(Ellipsis, *keep)]
+            out[n0:n1, :, r0:r1] = res[(slice(None), slice(None), slice(None), *keep)]
     else:
         out = np.empty((geo.batch, *geo.out_spatial, geo.out_channels), dtype=x.dtype)
         for n0, n1, r0, r1 in _chunks(geo, plan):
@@ -163,18 +167,18 @@ def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) 
     n, g, wm = geo.batch, geo.groups, weight_matrices(w, geo, layout)
     positions = math.prod(geo.out_spatial)
     if layout == "channels_last":  # one (N*P, C_in/G) @ (C_in/G, C_out/G) GEMM per group
-        out = np.empty((n * positions, geo.out_channels), dtype=x.dtype)
-        xg = x.reshape(n * positions, g, -1).transpose(1, 0, 2)  # G, N*P, C_in/G
-        np.matmul(xg, wm, out=out.reshape(n * positions, g, -1).transpose(1, 0, 2))
-        return out.reshape(n, *geo.out_spatial, geo.out_channels)
+        rows = np.empty((n * positions, geo.out_channels), dtype=x.dtype)
+        x_rows = x.reshape(n * positions, g, -1).transpose(1, 0, 2)  # G, N*P, C_in/G
+        np.matmul(x_rows, wm, out=rows.reshape(n * positions, g, -1).transpose(1, 0, 2))
+        return rows.reshape(n, *geo.out_spatial, geo.out_channels)
     xg = x.reshape(n, g, -1, positions)  # N, G, C_in/G, P
     if n == 1 or positions >= MIN_GEMM_COLUMNS:
-        out = np.matmul(wm, xg)  # N, G, C_out/G, P: one GEMM per image and group
-    else:  # small images: one wide GEMM over all images, at the price of two transposes
-        xt = np.ascontiguousarray(xg.transpose(1, 2, 0, 3)).reshape(g, -1, n * positions)
-        res = np.matmul(wm, xt).reshape(geo.out_channels, n, positions)  # C_out, N, P
-        out = np.ascontiguousarray(res.transpose(1, 0, 2))
-    return out.reshape(n, geo.out_channels, *geo.out_spatial)
+        per_image = np.matmul(wm, xg)  # N, G, C_out/G, P: one GEMM per image and group
+        return per_image.reshape(n, geo.out_channels, *geo.out_spatial)
+    # small images: one wide GEMM over all images, at the price of two transposes
+    xt = np.ascontiguousarray(xg.transpose(1, 2, 0, 3)).reshape(g, -1, n * positions)
+    res = np.matmul(wm, xt).reshape(geo.out_channels, n, positions)  # C_out, N, P
+    return np.ascontiguousarray(res.transpose(1, 0, 2)).reshape(n, -1, *geo.out_spatial)
 
 
 def forward(
@@ -185,8 +189,5 @@ def forward(
     x: (N, C_in, *in) or (N, *in, C_in); w: the layout's weight shape; b: (C_out,) or None.
     Returns (N, C_out, *out) or (N, *out, C_out).
     """
-    if is_pointwise(geo):
-        out = _pointwise(x, w, geo, layout)
-    else:
-        out = _shifted(x, w, geo, layout)
-    return add_bias(out, b, layout)
+    compute = _pointwise if is_pointwise(geo) else _shifted
+    return add_bias(compute(x, w, geo, layout), b, layout)
