@@ -68,8 +68,8 @@ LAYERS = [
     Layer("1x1 1024>256 @14", 1024, 256, 14, 1),
     Layer("1x1 2048>512 @7", 2048, 512, 7, 1),
 ]
-METHODS = ("im2col", "gemm", "auto")
-DIRECT_MAX_OUTPUTS = 20_000  # the oracle takes ~5 us per output element: skip bigger layers
+METHODS = ("im2col", "gemm", "winograd", "auto")
+DIRECT_MAX_OUTPUTS = 30_000  # the oracle takes ~5 us per output element: skip bigger layers
 
 
 def best_seconds(fns: dict[str, Callable[[], object]], repeats: int, min_time: float) -> dict:
@@ -98,8 +98,9 @@ def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def bench_layer(layer: Layer, batch: int, args: argparse.Namespace) -> dict[str, float]:
-    """GFLOP/s of every contender on one layer; also the max error of auto vs torch."""
+def bench_layer(layer: Layer, batch: int, args: argparse.Namespace) -> tuple[dict[str, float], str]:
+    """GFLOP/s of every contender on one layer, the max error of auto vs torch, and the
+    method auto chose."""
     import numpy as np
     import torch
 
@@ -129,15 +130,15 @@ def bench_layer(layer: Layer, batch: int, args: argparse.Namespace) -> dict[str,
         return run
 
     timed = {"torch": torch_conv, "gemm peak": numpy_gemm}
-    timed.update({m: ours(m) for m in METHODS})
+    timed.update({m: ours(m) for m in METHODS if m != "winograd" or layer.kernel == 3})
     if geo.output_elements <= DIRECT_MAX_OUTPUTS:
         timed["direct"] = ours("direct")
     seconds = best_seconds(timed, args.repeats, args.min_time)
     speeds = {name: gflop / t for name, t in seconds.items()}
     ref = torch_conv().numpy()  # type: ignore[attr-defined]
-    got = conv_forward(x, w, stride=layer.stride, padding=layer.padding)[0]
+    got, cache = conv_forward(x, w, stride=layer.stride, padding=layer.padding)
     speeds["max rel err"] = float(np.abs(got - ref).max() / np.abs(ref).max())
-    return speeds
+    return speeds, cache.method
 
 
 def main() -> None:
@@ -162,23 +163,25 @@ def main() -> None:
     )
     print(
         f"float32, channels_first, GFLOP/s = 2 * MACs / time (best of {args.repeats}); "
-        f"direct only for layers with <= {DIRECT_MAX_OUTPUTS} outputs"
+        f"'-': direct skipped above {DIRECT_MAX_OUTPUTS} outputs (it is the oracle), "
+        "winograd runs 3x3 only"
     )
     columns = ["torch", "gemm peak", *METHODS, "direct"]
     header = f"| {'layer':17} | N | " + " | ".join(f"{c:>9}" for c in columns)
-    header += " | auto/torch | im2col/peak | auto err |"
+    header += " | auto ran | auto/torch | im2col/peak | auto err |"
     print(header)
     print("|" + "|".join("-" * len(p) for p in header.split("|")[1:-1]) + "|")
     ratios: dict[str, list[float]] = {"auto/torch": [], "im2col/peak": [], "auto/peak": []}
     for batch in args.batch:
         for layer in LAYERS:
-            s = bench_layer(layer, batch, args)
-            cells = " | ".join(f"{s[c]:9.1f}" if c in s else f"{'skipped':>9}" for c in columns)
+            s, chosen = bench_layer(layer, batch, args)
+            cells = " | ".join(f"{s[c]:9.1f}" if c in s else f"{'-':>9}" for c in columns)
             ratios["auto/torch"].append(s["auto"] / s["torch"])
             ratios["im2col/peak"].append(s["im2col"] / s["gemm peak"])
             ratios["auto/peak"].append(s["auto"] / s["gemm peak"])
             print(
-                f"| {layer.name:17} | {batch} | {cells} | {s['auto'] / s['torch']:10.2f} | "
+                f"| {layer.name:17} | {batch} | {cells} | {chosen:8} | "
+                f"{s['auto'] / s['torch']:10.2f} | "
                 f"{s['im2col'] / s['gemm peak']:11.2f} | {s['max rel err']:8.1e} |",
                 flush=True,
             )
