@@ -1,0 +1,51 @@
+"""Every fast method against the direct oracle (STYLE principle 12), float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _conv_reference import LAYOUTS, Case, cases, to_layout
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flopcount.conv import (
+    conv_backward,
+    conv_forward,
+    conv_transpose_backward,
+    conv_transpose_forward,
+)
+
+
+def _run(case: Case, method: str, layout: str) -> list[np.ndarray]:
+    """out, dx, dw (and db) of one case by one method."""
+    x, w, b = case.arrays(np.float64)
+    x, w = to_layout(x, layout), to_layout(w, layout, weight=True)
+    run = conv_transpose_forward if case.transposed else conv_forward
+    back = conv_transpose_backward if case.transposed else conv_backward
+    out, cache = run(x, w, b, layout=layout, method=method, **case.kwargs())
+    dout = np.random.default_rng(5).standard_normal(out.shape)
+    return [out, *(g for g in back(dout, cache) if g is not None)]
+
+
+def _agree(case: Case, method: str, layout: str) -> None:
+    for got, want in zip(_run(case, method, layout), _run(case, "direct", layout)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("method", ["im2col", "gemm"])
+@settings(max_examples=30, deadline=None)
+@given(case=cases(), layout=st.sampled_from(LAYOUTS))
+def test_fast_methods_equal_the_oracle(method: str, case: Case, layout: str) -> None:
+    _agree(case, method, layout)
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=cases(transposed=True), layout=st.sampled_from(LAYOUTS))
+def test_transposed_gemm_equals_the_oracle(case: Case, layout: str) -> None:
+    _agree(case, "gemm", layout)
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
+def test_winograd_equals_the_oracle(case: Case, layout: str) -> None:
+    _agree(case, "winograd", layout)
