@@ -33,6 +33,9 @@ __all__ = ["forward"]
 # page faults on fresh memory, narrower ones GEMM efficiency (measured: benchmarks/conv.py).
 CHUNK_BYTES = 8 << 20
 MIN_GEMM_COLUMNS = 512  # narrower GEMMs run well under OpenBLAS's peak (benchmarks/conv.py)
+# Pointwise layers with fewer output positions per image than this run as one GEMM over the
+# whole batch (two transposes); 7x7 maps gain, 14x14 ones already lose (benchmarks/conv.py).
+POINTWISE_BATCHED_BELOW = 128
 
 
 @dataclass(frozen=True)
@@ -97,64 +100,82 @@ def _flat_phases(x: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan) 
 
 
 def _chunks(geo: ConvGeometry, plan: _Plan) -> list[tuple[int, int, int, int]]:
-    """(n0, n1, r0, r1): images n0:n1 and output rows r0:r1 (first spatial dim) per chunk."""
+    """(n0, n1, r0, r1): images n0:n1 and output rows r0:r1 (first spatial dim) per chunk,
+    as few and as even as the column budget allows."""
     budget = CHUNK_BYTES // (4 * geo.in_channels * geo.kernel_volume)  # columns per chunk
     columns = max(budget, MIN_GEMM_COLUMNS)
     rows = geo.out_spatial[0]
     if columns >= plan.full:  # whole images per chunk
-        per = max(1, columns // plan.full)
+        per = _even(geo.batch, columns // plan.full)
         return [(n, min(n + per, geo.batch), 0, rows) for n in range(0, geo.batch, per)]
-    step = max(1, columns // plan.line)
+    step = _even(rows, max(1, columns // plan.line))
     return [
         (n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)
     ]
 
 
+def _even(total: int, most: int) -> int:
+    """The chunk size that splits ``total`` into the fewest chunks of at most ``most``, evenly."""
+    count = -(-total // max(most, 1))
+    return -(-total // count)
+
+
 def _chunk(
     flat: np.ndarray, wm: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan,
-    chunk: tuple[int, int, int, int],
-) -> np.ndarray:  # fmt: skip
-    """Gather one chunk's im2col matrix tap by tap and multiply it by the weights.
-
-    Returns (nb, C_out, rows, *grid[1:]) channels_first, (nb, rows, *grid[1:], C_out) last.
-    """
+    chunk: tuple[int, int, int, int], buffer: np.ndarray, full: np.ndarray,
+) -> None:  # fmt: skip
+    """Gather one chunk's im2col matrix tap by tap into ``buffer`` and multiply it by the
+    weights into ``full``: (N, C_out, grid outputs) channels_first, (N, grid outputs, C_out)
+    channels_last."""
     n0, n1, r0, r1 = chunk
     nb, cols, c, g = n1 - n0, (r1 - r0) * plan.line, geo.in_channels, geo.groups
-    start = r0 * plan.line
+    start, taps = r0 * plan.line, len(plan.taps)
     if layout == "channels_first":
-        col = np.empty((c, len(plan.taps), nb, cols), dtype=flat.dtype)  # rows (c, tap)
+        col = buffer[: c * taps * nb * cols].reshape(c, taps, nb, cols)  # rows (c, tap)
         for t, (phase, offset) in enumerate(plan.taps):
             run = flat[n0:n1, phase, :, start + offset : start + offset + cols]  # nb, C, cols
             col[:, t] = run.transpose(1, 0, 2)
-        res = np.matmul(wm, col.reshape(g, -1, nb * cols))  # G, C_out/G, nb*cols
-        return np.moveaxis(res.reshape(geo.out_channels, nb, r1 - r0, *plan.grid[1:]), 0, 1)
-    col = np.empty((nb, cols, g, len(plan.taps), c // g), dtype=flat.dtype)  # (g, tap, c)
+        col_groups = col.reshape(g, -1, nb * cols)  # G, K, nb*cols
+        if nb == 1:  # straight into the output rows
+            target = full[n0, :, start : start + cols].reshape(g, -1, cols)  # G, C_out/G, cols
+            np.matmul(wm, col_groups, out=target)
+        else:  # whole small images: one wide GEMM, then (C_out, nb, P) -> (nb, C_out, P)
+            res = np.matmul(wm, col_groups).reshape(geo.out_channels, nb, plan.full)
+            full[n0:n1] = res.transpose(1, 0, 2)
+        return
+    col = buffer[: nb * cols * c * taps].reshape(nb, cols, g, taps, c // g)  # (g, tap, c)
     for t, (phase, offset) in enumerate(plan.taps):
         run = flat[n0:n1, phase, start + offset : start + offset + cols]  # nb, cols, C
         col[:, :, :, t] = run.reshape(nb, cols, g, c // g)
-    res = np.empty((nb * cols, geo.out_channels), dtype=flat.dtype)
     col_groups = col.reshape(nb * cols, g, -1).transpose(1, 0, 2)  # G, nb*cols, K
-    np.matmul(col_groups, wm, out=res.reshape(nb * cols, g, -1).transpose(1, 0, 2))
-    return res.reshape(nb, r1 - r0, *plan.grid[1:], geo.out_channels)
+    target = full[n0:n1, start : start + cols].reshape(nb * cols, g, -1)  # a view: contiguous
+    np.matmul(col_groups, wm, out=target.transpose(1, 0, 2))
 
 
 def _shifted(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
-    """Any convolution by chunked shifted-window GEMMs (module docstring)."""
+    """Any convolution by chunked shifted-window GEMMs (module docstring).
+
+    x: (N, C_in, *in) or (N, *in, C_in). Returns (N, C_out, *out) or (N, *out, C_out).
+    """
     plan = _Plan.of(geo)
     flat = _flat_phases(x, geo, layout, plan)
     wm = weight_matrices(w, geo, layout)  # (G, C_out/G, K) or (G, K, C_out/G)
-    keep: tuple[slice, ...] = tuple(slice(0, o) for o in geo.out_spatial[1:])  # crop waste
+    n, k, rows = geo.batch, geo.out_channels, geo.out_spatial[0]
+    chunks = _chunks(geo, plan)
+    widest = max((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in chunks) * plan.line
+    buffer = np.empty(widest * geo.in_channels * len(plan.taps), dtype=x.dtype)
+    keep = [slice(0, o) for o in geo.out_spatial[1:]]  # crop the wasted grid columns
     if layout == "channels_first":
-        out = np.empty((geo.batch, geo.out_channels, *geo.out_spatial), dtype=x.dtype)
-        for n0, n1, r0, r1 in _chunks(geo, plan):
-            res = _chunk(flat, wm, geo, layout, plan, (n0, n1, r0, r1))
-            out[n0:n1, :, r0:r1] = res[(slice(None), slice(None), slice(None), *keep)]
-    else:
-        out = np.empty((geo.batch, *geo.out_spatial, geo.out_channels), dtype=x.dtype)
-        for n0, n1, r0, r1 in _chunks(geo, plan):
-            res = _chunk(flat, wm, geo, layout, plan, (n0, n1, r0, r1))
-            out[n0:n1, r0:r1] = res[(slice(None), slice(None), *keep)]
-    return out
+        full = np.empty((n, k, plan.full), dtype=x.dtype)  # outputs on the phase grid
+        for chunk in chunks:
+            _chunk(flat, wm, geo, layout, plan, chunk, buffer, full)
+        grid = full.reshape(n, k, rows, *plan.grid[1:])
+        return np.ascontiguousarray(grid[(slice(None), slice(None), slice(None), *keep)])
+    full = np.empty((n, plan.full, k), dtype=x.dtype)
+    for chunk in chunks:
+        _chunk(flat, wm, geo, layout, plan, chunk, buffer, full)
+    grid = full.reshape(n, rows, *plan.grid[1:], k)
+    return np.ascontiguousarray(grid[(slice(None), slice(None), *keep)])
 
 
 def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
@@ -172,7 +193,7 @@ def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) 
         np.matmul(x_rows, wm, out=rows.reshape(n * positions, g, -1).transpose(1, 0, 2))
         return rows.reshape(n, *geo.out_spatial, geo.out_channels)
     xg = x.reshape(n, g, -1, positions)  # N, G, C_in/G, P
-    if n == 1 or positions >= MIN_GEMM_COLUMNS:
+    if n == 1 or positions >= POINTWISE_BATCHED_BELOW:
         per_image = np.matmul(wm, xg)  # N, G, C_out/G, P: one GEMM per image and group
         return per_image.reshape(n, geo.out_channels, *geo.out_spatial)
     # small images: one wide GEMM over all images, at the price of two transposes
