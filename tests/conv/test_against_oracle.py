@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from _conv_reference import LAYOUTS, Case, cases, to_layout
@@ -13,6 +15,7 @@ from flopcount.conv import (
     conv_forward,
     conv_transpose_backward,
     conv_transpose_forward,
+    gemm,
 )
 
 
@@ -49,3 +52,16 @@ def test_transposed_gemm_equals_the_oracle(case: Case, layout: str) -> None:
 @given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
 def test_winograd_equals_the_oracle(case: Case, layout: str) -> None:
     _agree(case, "winograd", layout)
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=cases(), layout=st.sampled_from(LAYOUTS), columns=st.integers(1, 200))
+def test_gemm_chunking_equals_the_oracle(case: Case, layout: str, columns: int) -> None:
+    """Small column budgets split the work into row ranges and image groups: same result."""
+    c_in, kvol = case.x_shape[1], int(np.prod(case.w_shape[2:]))
+    with (
+        patch.object(gemm, "CHUNK_BYTES", 4 * c_in * kvol * columns),  # `columns` per chunk
+        patch.object(gemm, "MIN_GEMM_COLUMNS", 1),
+        patch.object(gemm, "POINTWISE_BATCHED_BELOW", columns),
+    ):
+        _agree(case, "gemm", layout)
