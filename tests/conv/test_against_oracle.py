@@ -16,6 +16,7 @@ from flopcount.conv import (
     conv_transpose_backward,
     conv_transpose_forward,
     gemm,
+    lowering,
 )
 
 
@@ -65,3 +66,10 @@ def test_gemm_chunking_equals_the_oracle(case: Case, layout: str, columns: int) 
         patch.object(gemm, "POINTWISE_BATCHED_BELOW", columns),
     ):
         _agree(case, "gemm", layout)
+
+
+@settings(max_examples=15, deadline=None)
+@given(case=cases(), layout=st.sampled_from(LAYOUTS))
+def test_im2col_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -> None:
+    with patch.object(lowering, "BATCH_BYTES", 1):  # every image its own column matrix
+        _agree(case, "im2col", layout)

@@ -15,6 +15,8 @@ Column matrices (P = prod(out_spatial), kvol = prod(kernel), K = C_in/groups * k
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -30,6 +32,10 @@ __all__ = [
     "is_pointwise",
     "weight_matrices",
 ]
+
+
+# Column-matrix budget of the forward pass per group of images (see `forward`).
+BATCH_BYTES = 16 << 20
 
 
 def is_pointwise(geo: ConvGeometry) -> bool:
@@ -147,21 +153,31 @@ def forward(
 ) -> np.ndarray:
     """im2col then one GEMM per group (np.matmul broadcasts over groups and images).
 
+    Images go through in groups whose column matrix stays under `BATCH_BYTES` (as Caffe
+    lowers one image at a time): the memory of one group is reused by the next instead of
+    faulting in a new matrix for the whole batch.
     x: (N, C_in, *in) or (N, *in, C_in); w: the layout's weight shape; b: (C_out,) or None.
     Returns (N, C_out, *out) or (N, *out, C_out).
     """
-    cols = im2col(x, geo, layout)
     wm = weight_matrices(w, geo, layout)
-    positions = cols.shape[2] if layout == "channels_first" else cols.shape[1]
+    positions = int(np.prod(geo.out_spatial))
+    per_image = x.itemsize * geo.in_channels * geo.kernel_volume * positions  # bytes of cols
+    step = max(1, BATCH_BYTES // per_image)
     if layout == "channels_first":
         out = np.empty((geo.batch, geo.out_channels, positions), dtype=x.dtype)
-        np.matmul(wm, _grouped(cols, geo, layout), out=_grouped(out, geo, layout))  # N,G,C/G,P
-        out = out.reshape(geo.batch, geo.out_channels, *geo.out_spatial)
     else:
         out = np.empty((geo.batch, positions, geo.out_channels), dtype=x.dtype)
-        np.matmul(_grouped(cols, geo, layout), wm, out=_grouped(out, geo, layout))  # G,NP,C/G
-        out = out.reshape(geo.batch, *geo.out_spatial, geo.out_channels)
-    return add_bias(out, b, layout)
+    for n in range(0, geo.batch, step):
+        part = replace(geo, batch=min(step, geo.batch - n))
+        cols = _grouped(im2col(x[n : n + step], part, layout), part, layout)
+        target = _grouped(out[n : n + step], part, layout)
+        if layout == "channels_first":
+            np.matmul(wm, cols, out=target)  # N, G, C_out/G, P
+        else:
+            np.matmul(cols, wm, out=target)  # G, N*P, C_out/G
+    if layout == "channels_first":
+        return add_bias(out.reshape(geo.batch, geo.out_channels, *geo.out_spatial), b, layout)
+    return add_bias(out.reshape(geo.batch, *geo.out_spatial, geo.out_channels), b, layout)
 
 
 def _flat_dout(dout: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
