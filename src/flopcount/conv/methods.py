@@ -1,0 +1,77 @@
+"""The table of convolution methods and the ``"auto"`` choice between them.
+
+A method is three functions over one `ConvGeometry` and layout:
+``forward(x, w, b) -> out``, ``grad_input(dout, w) -> dx`` and ``grad_weight(x, dout) -> dw``,
+plus a predicate saying which geometries it handles. ``direct`` is the oracle; the others are
+tested against it and against PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopcount.conv import direct, gemm, lowering, winograd
+from flopcount.conv.geometry import ConvGeometry, Layout
+from flopcount.errors import ConvError
+
+__all__ = ["METHODS", "Method", "resolve_method"]
+
+Forward = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", ConvGeometry, Layout], np.ndarray]
+GradInput = Callable[[np.ndarray, np.ndarray, ConvGeometry, Layout], np.ndarray]
+GradWeight = Callable[[np.ndarray, np.ndarray, ConvGeometry, Layout], np.ndarray]
+
+
+def _any_geometry(geo: ConvGeometry) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to compute a convolution and its gradients (see the module docstring).
+
+    ``unsupported(geo)`` returns why the method cannot run this geometry, or None if it can.
+    """
+
+    name: str
+    forward: Forward
+    grad_input: GradInput
+    grad_weight: GradWeight
+    unsupported: Callable[[ConvGeometry], str | None] = _any_geometry
+
+
+METHODS: dict[str, Method] = {
+    "direct": Method("direct", direct.forward, direct.grad_input, direct.grad_weight),
+    "im2col": Method("im2col", lowering.forward, lowering.grad_input, lowering.grad_weight),
+    "gemm": Method("gemm", gemm.forward, lowering.grad_input, lowering.grad_weight),
+    "winograd": Method(
+        "winograd",
+        winograd.forward,
+        lowering.grad_input,
+        lowering.grad_weight,
+        winograd.unsupported,
+    ),
+}
+
+
+def _auto(geo: ConvGeometry, layout: Layout) -> Method:
+    """The fastest correct method for this geometry (measured: benchmarks/conv.py)."""
+    if winograd.unsupported(geo) is None and winograd.worthwhile(geo, layout):
+        return METHODS["winograd"]
+    return METHODS["gemm"]
+
+
+def resolve_method(method: object, geo: ConvGeometry, layout: Layout) -> Method:
+    """The `Method` named ``method`` ("auto" picks one), or `ConvError` if it cannot run."""
+    if method == "auto":
+        return _auto(geo, layout)
+    if not isinstance(method, str) or method not in METHODS:
+        names = ", ".join(repr(m) for m in ("auto", *METHODS))
+        raise ConvError(f"method={method!r} is not a convolution method; use one of {names}")
+    chosen = METHODS[method]
+    reason = chosen.unsupported(geo)
+    if reason is not None:
+        raise ConvError(f"method={method!r} cannot run this convolution: {reason}")
+    return chosen

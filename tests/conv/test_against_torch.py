@@ -1,0 +1,92 @@
+"""Every method against PyTorch: forward values and autograd gradients, both layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from _conv_reference import (
+    LAYOUTS,
+    METHODS,
+    Case,
+    assert_close,
+    cases,
+    from_layout,
+    to_layout,
+    torch_forward,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flopcount.conv import (
+    conv_backward,
+    conv_forward,
+    conv_transpose_backward,
+    conv_transpose_forward,
+)
+
+DTYPES = st.sampled_from([np.float32, np.float64])
+
+
+def _check(case: Case, method: str, layout: str, dtype: type) -> None:
+    """Forward and backward of one case against PyTorch (channels_first inside torch)."""
+    x, w, b = case.arrays(dtype)
+    ref, (tx, tw, tb) = torch_forward(case, x, w, b, grad=True)
+    dout = np.random.default_rng(1).standard_normal(tuple(ref.shape)).astype(dtype)
+    ref.backward(torch.tensor(dout))
+    run = conv_transpose_forward if case.transposed else conv_forward
+    back = conv_transpose_backward if case.transposed else conv_backward
+    xl, wl = to_layout(x, layout), to_layout(w, layout, weight=True)
+    out, cache = run(xl, wl, b, layout=layout, method=method, **case.kwargs())
+    assert out.dtype == dtype and out.shape == to_layout(ref.detach().numpy(), layout).shape
+    assert_close(from_layout(out, layout), ref.detach().numpy(), dtype)
+    dx, dw, db = back(to_layout(dout, layout), cache)
+    assert dx.dtype == dw.dtype == dtype
+    assert_close(from_layout(dx, layout), tx.grad.numpy(), dtype)
+    assert_close(from_layout(dw, layout, weight=True), tw.grad.numpy(), dtype)
+    if b is None:
+        assert db is None
+    else:
+        assert_close(db, tb.grad.numpy(), dtype)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=30, deadline=None)
+@given(case=cases(), layout=st.sampled_from(LAYOUTS), dtype=DTYPES)
+def test_conv_matches_torch(method: str, case: Case, layout: str, dtype: type) -> None:
+    _check(case, method, layout, dtype)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS), dtype=DTYPES)
+def test_winograd_matches_torch(case: Case, layout: str, dtype: type) -> None:
+    """F(2x2, 3x3) on 3x3 stride-1 cases: any padding, odd sizes (cropped tiles), groups."""
+    _check(case, "winograd", layout, dtype)
+
+
+def test_auto_picks_winograd_for_wide_layers() -> None:
+    """Wide 3x3 layers go to Winograd under "auto", and still match PyTorch."""
+    case = Case((1, 192, 24, 24), (192, 192, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, True)
+    x, w, b = case.arrays(np.float32)
+    assert conv_forward(x, w, b, padding=1)[1].method == "winograd"
+    _check(case, "auto", "channels_first", np.float32)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=25, deadline=None)
+@given(case=cases(transposed=True), layout=st.sampled_from(LAYOUTS), dtype=DTYPES)
+def test_conv_transpose_matches_torch(method: str, case: Case, layout: str, dtype: type) -> None:
+    _check(case, method, layout, dtype)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_resnet_like_layers_match_torch(method: str, layout: str) -> None:
+    """Bigger channel counts than hypothesis draws: a 3x3, a 1x1, a strided and a depthwise."""
+    for case in (
+        Case((2, 16, 9, 8), (24, 16, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, True),
+        Case((2, 32, 5, 5), (16, 32, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, False),
+        Case((1, 8, 11, 11), (16, 8, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, True),
+        Case((2, 12, 6, 7), (12, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 12, True),
+    ):
+        _check(case, method, layout, np.float32)
