@@ -61,7 +61,12 @@ class SymRow:
     status: OpStatus
     cost: SymCost | None
     reason: str = ""  # an unsupported node's formula message
-    why: str = ""  # why the node is not symbolic
+    why: str = ""  # why the node (or some of its fields) is not symbolic
+    lost: tuple[str, ...] = ()  # fields left out of the totals (all of them when cost is None)
+
+    def symbolic(self, name: str) -> bool:
+        """True when field ``name`` of this node is an exact expression (counted in totals)."""
+        return self.cost is not None and name not in self.lost
 
     @property
     def scope(self) -> str:
@@ -91,24 +96,29 @@ def _evaluate(
     concrete: Sequence[Node],
     points: Sequence[Point],
     conv: Convention,
-) -> tuple[OpStatus, SymCost | None, str, str]:
-    """(status, cost, unsupported reason, why not symbolic) of one distinct symbolic node."""
+) -> tuple[OpStatus, SymCost | None, str, str, tuple[str, ...]]:
+    """(status, cost, unsupported reason, why not symbolic, fields lost) of one distinct node.
+
+    A field whose expression disagrees with the concrete cost at some point is *lost*: it is
+    zero in ``cost`` and the totals of that field exclude the node (the report says so).
+    """
     status, cost, reason = node_cost(sym)
-    count = conv.count(sym, cost)
-    polys = [as_poly(v) for v in _values(cost, count)]
+    polys = [as_poly(v) for v in _values(cost, conv.count(sym, cost))]
+    lost: dict[str, str] = {}
     for node, point in zip(concrete, points):
         c_status, c_cost, _ = node_cost(node)
-        expected = _values(c_cost, conv.count(node, c_cost))
         if c_status != status:
-            return status, None, reason, f"its status is {c_status} at {dict(point)}"
+            return status, None, reason, f"its status is {c_status} at {dict(point)}", FIELDS
+        expected = _values(c_cost, conv.count(node, c_cost))
         for name, poly, want in zip(FIELDS, polys, expected):
             got = poly.evaluate(point)
-            if got != want:
-                return status, None, reason, (
-                    f"the cost formula lost the dimension expressions: {name} = {poly} gives "
-                    f"{got} at {dict(point)}, the concrete analysis {want}"
-                )
-    return status, SymCost(*polys), reason, ""
+            if got != want and name not in lost:
+                lost[name] = f"{name} = {poly} gives {got} at {dict(point)}, concrete {want}"
+    if not lost:
+        return status, SymCost(*polys), reason, "", ()
+    kept = [Poly.const(0) if name in lost else p for name, p in zip(FIELDS, polys)]
+    why = "the cost formula lost the dimension expressions: " + "; ".join(lost.values())
+    return status, SymCost(*kept), reason, why, tuple(lost)
 
 
 def node_rows(
@@ -119,12 +129,12 @@ def node_rows(
     conv: Convention,
 ) -> list[SymRow]:
     """Every node's `SymRow`; distinct nodes are costed once and checked at every point."""
-    seen: dict[tuple[Any, ...], tuple[OpStatus, SymCost | None, str, str]] = {}
+    seen: dict[tuple[Any, ...], tuple[OpStatus, SymCost | None, str, str, tuple[str, ...]]] = {}
     rows = []
     for index, node in enumerate(lifted.nodes):
         if index in bad:
             status, _, reason = node_cost(graphs[0].nodes[index])
-            rows.append(SymRow(index, node, status, None, reason, bad[index]))
+            rows.append(SymRow(index, node, status, None, reason, bad[index], FIELDS))
             continue
         key = _signature(node)
         if key not in seen:

@@ -12,8 +12,9 @@ fit is checked on a point it was not solved from):
 3. for one symbol ``s``: ``a*floor((s + b)/c) + d`` with ``2 <= c <= 64`` and ``0 <= b < c``
    (strided convolution and pooling output sizes; nested floors collapse to this form, see
    `flopcount.symbolic.expr`), accepted only when exactly one ``(a, b, c, d)`` fits;
-4. a sparse polynomial over the symbols *and* the floors found in step 3 (``batch * F**2``
-   after flattening a strided feature map).
+4. (`fit_with_floors`) a sparse polynomial over the symbols *and* known floors, those of
+   step 3 and those of the sliding-window rules (`flopcount.symbolic.rules`): ``batch * F**2``
+   after flattening a strided feature map.
 
 A vector that no form explains, or explains ambiguously, is unresolved: the caller adds sample
 points (`needs_points`) or reports the node as not symbolic, never approximates.
@@ -114,11 +115,11 @@ class Fitter:
                 return poly
         return None
 
-    def _floor(self, values: tuple[int, ...]) -> tuple[list[Poly], list[Floor]]:
-        """Every ``a*floor((s + b)/c) + d`` reproducing ``values``, and the floors used."""
-        found: dict[Poly, Floor] = {}
+    def _floor(self, values: tuple[int, ...]) -> list[Poly]:
+        """Every ``a*floor((s + b)/c) + d`` reproducing ``values``."""
+        found: dict[Poly, None] = {}
         if self.n < 3:
-            return [], []
+            return []
         for symbol in self.symbols:
             xs = self.atoms[symbol]
             if len(set(xs)) < 2:
@@ -129,19 +130,14 @@ class Fitter:
                     fit = _affine(fs, values)
                     if fit is None or _affine(list(xs), fs) is not None:
                         continue  # no fit, or the floor is itself affine on these points
-                    atom = Poly.symbol(symbol) + Poly.const(b)
-                    floor_poly = atom.floordiv(c)
-                    poly = floor_poly.scale(fit[0]) + Poly.const(fit[1])
-                    (floor,) = floor_poly.floors
-                    found[poly] = floor
-        return list(found), list(found.values())
+                    floor = (Poly.symbol(symbol) + Poly.const(b)).floordiv(c)
+                    found[floor.scale(fit[0]) + Poly.const(fit[1])] = None
+        return list(found)
 
     # -- driver --------------------------------------------------------------------------------
     def fit_all(self, vectors: Iterable[tuple[int, ...]]) -> dict[tuple[int, ...], Fit]:
-        """Fits of every distinct vector; floors found in one vector serve the others."""
+        """Fits of every distinct vector by the forms 1-3 (constant, polynomial, one floor)."""
         results: dict[tuple[int, ...], Fit] = {}
-        pending = []
-        floors: dict[Floor, None] = {}
         for values in dict.fromkeys(vectors):
             if len(set(values)) == 1:
                 results[values] = Fit(Poly.const(values[0]))
@@ -150,21 +146,26 @@ class Fitter:
             if poly is not None:
                 results[values] = Fit(poly)
                 continue
-            polys, used = self._floor(values)
+            polys = self._floor(values)
             if len(polys) == 1:
                 results[values] = Fit(polys[0])
-                floors.update(dict.fromkeys(used))
             else:
-                pending.append((values, len(polys) > 1))
-        for floor in floors if pending else ():
+                results[values] = Fit(None, _unresolved(values, len(polys) > 1), len(polys) > 1)
+        return results
+
+    def fit_with_floors(
+        self, vectors: Iterable[tuple[int, ...]], floors: Iterable[Floor]
+    ) -> dict[tuple[int, ...], Fit]:
+        """Form 4: polynomials over the symbols and ``floors`` (found by forms 3 or by rules)."""
+        known = list(dict.fromkeys(floors))
+        for floor in known:
             self.atoms[floor] = tuple(floor.evaluate(p) for p in self.points)
-        basis = self._basis([*self.symbols, *floors], 2) if pending and floors else []
-        for values, ambiguous in pending:
+        basis = self._basis([*self.symbols, *known], 2) if known else []
+        results = {}
+        for values in dict.fromkeys(vectors):
             poly = self._polynomial(values, basis, 2) if basis else None
             if poly is not None:
                 results[values] = Fit(poly)
-            else:
-                results[values] = Fit(None, _unresolved(values, ambiguous), ambiguous)
         return results
 
 

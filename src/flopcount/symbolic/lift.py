@@ -18,7 +18,8 @@ from typing import Any
 from flopcount.ir import Graph, Node, TensorSpec
 from flopcount.symbolic.bindings import SymbolicError
 from flopcount.symbolic.fit import Fit, Fitter
-from flopcount.symbolic.symint import SymInt
+from flopcount.symbolic.rules import window_output_sizes
+from flopcount.symbolic.symint import SymInt, as_poly
 
 __all__ = ["Lifted", "check_structure", "lift"]
 
@@ -111,9 +112,32 @@ class _Lifter:
                     if all(isinstance(x, int) for x in column):
                         self.vectors[column] = None
 
-    def fit(self) -> None:
+    def fit(self, columns: Sequence[Sequence[Node]]) -> None:
+        """Fit every vector: forms 1-3, then the window rules, then polynomials of floors."""
         fitter = Fitter(self.symbols, self.points)
         self.fits = fitter.fit_all(self.vectors)
+        for nodes in columns:
+            self._window_rule(nodes)
+        unresolved = [v for v, f in self.fits.items() if f.poly is None]
+        if unresolved:
+            floors = [a for f in self.fits.values() if f.poly is not None for a in f.poly.floors]
+            self.fits.update(fitter.fit_with_floors(unresolved, floors))
+
+    def _window_rule(self, nodes: Sequence[Node]) -> None:
+        """Output sizes of a conv / pool from its input's expressions (`rules`), if they agree
+        with the observed sizes at every point (they then replace any data fit)."""
+        node = nodes[self.ref]
+        if not node.inputs or not node.outputs or node.inputs[0].rank < 3:
+            return
+        if _changed_attrs(nodes) or all(n.inputs[0].shape == node.inputs[0].shape for n in nodes):
+            return
+        x, reason = self.spec([n.inputs[0] for n in nodes])
+        sizes = None if reason else window_output_sizes(node, x.shape[2:])
+        for axis, size in enumerate(sizes or ()):
+            vector = tuple(n.outputs[0].shape[axis + 2] for n in nodes)
+            poly = as_poly(size)
+            if all(poly.evaluate(p) == v for p, v in zip(self.points, vector)):
+                self.fits[vector] = Fit(poly)
 
     # pass 2 ----------------------------------------------------------------------------------
     def dim(self, vector: tuple[int, ...]) -> tuple[int, str]:
@@ -197,7 +221,7 @@ def lift(graphs: Sequence[Graph], points: Sequence[Point], ref: int) -> Lifted:
     for attr in ("inputs", "outputs"):
         for specs in zip(*(getattr(g, attr) for g in graphs)):
             lifter.collect_specs(specs, f"a graph {attr[:-1]}")
-    lifter.fit()
+    lifter.fit(columns)
     lifted = Lifted(Graph())
     nodes_out = []
     for index, nodes in enumerate(columns):

@@ -30,7 +30,7 @@ class SymAggregate:
     nodes: int
     cost: SymCost
     params: Poly
-    not_symbolic: int = 0
+    not_symbolic: int = 0  # rows whose headline count is not symbolic (left out)
     unsupported: int = 0
 
 
@@ -67,7 +67,12 @@ class SymbolicReport:
 
     @property
     def not_symbolic(self) -> list[SymRow]:
-        return [r for r in self.rows if r.cost is None]
+        """Rows with a field that is not an exact expression (left out of that field's totals)."""
+        return [r for r in self.rows if r.lost]
+
+    def excluded(self, name: str) -> list[SymRow]:
+        """Rows whose field ``name`` the totals leave out."""
+        return [r for r in self.rows if not r.symbolic(name)]
 
     @property
     def unsupported(self) -> list[SymRow]:
@@ -95,7 +100,7 @@ class SymbolicReport:
                     len(rows),
                     self._sum(rows, params),
                     params,
-                    sum(r.cost is None for r in rows),
+                    sum(not r.symbolic("count") for r in rows),
                     sum(r.status == "unsupported" for r in rows),
                 )
             )
