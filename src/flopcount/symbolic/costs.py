@@ -21,7 +21,7 @@ from flopcount.costs.cost import Cost
 from flopcount.costs.registry import OpStatus
 from flopcount.ir import Graph, Node
 from flopcount.symbolic.expr import Poly, poly_sum
-from flopcount.symbolic.symint import as_poly
+from flopcount.symbolic.symint import SymInt, as_poly
 
 __all__ = ["FIELDS", "SymCost", "SymRow", "node_rows", "peak_candidates"]
 
@@ -77,11 +77,13 @@ class SymRow:
         return self.node.op
 
 
+def _dim_key(dim: int) -> Any:
+    return dim.expr if isinstance(dim, SymInt) else dim
+
+
 def _signature(node: Node) -> tuple[Any, ...]:
     def specs(group: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(
-            (tuple(as_poly(d) for d in t.shape), t.dtype, t.kind) for t in group
-        )
+        return tuple((tuple(map(_dim_key, t.shape)), t.dtype, t.kind) for t in group)
 
     return (node.op, node.domain, node.phase, specs(node.inputs), specs(node.outputs),
             repr(node.attrs))  # fmt: skip

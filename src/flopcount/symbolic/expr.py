@@ -96,6 +96,13 @@ class Poly:
 
     # -- construction ------------------------------------------------------------------------
     @staticmethod
+    def _raw(terms: dict[Monomial, Rational]) -> Poly:
+        """A polynomial from terms already normalised (no zero, no integral `Fraction`)."""
+        poly = object.__new__(Poly)
+        poly.terms = terms
+        return poly
+
+    @staticmethod
     def const(value: Rational) -> Poly:
         return Poly({(): value})
 
@@ -110,7 +117,8 @@ class Poly:
     # -- inspection --------------------------------------------------------------------------
     @property
     def is_constant(self) -> bool:
-        return all(not m for m in self.terms)
+        terms = self.terms
+        return not terms or (len(terms) == 1 and () in terms)
 
     @property
     def constant(self) -> Rational:
@@ -187,6 +195,10 @@ class Poly:
     def scale(self, factor: Rational) -> Poly:
         if factor == 1:
             return self
+        if factor == 0:
+            return Poly._raw({})
+        if isinstance(factor, int) and self.integral:
+            return Poly._raw({m: c * factor for m, c in self.terms.items()})
         return Poly({m: c * factor for m, c in self.terms.items()})
 
     def __pow__(self, exponent: int) -> Poly:

@@ -87,6 +87,7 @@ class _Lifter:
         self.symbols = tuple(points[0])
         self.vectors: dict[tuple[int, ...], None] = {}
         self.fits: dict[tuple[int, ...], Fit] = {}
+        self._shapes: dict[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], str]] = {}
 
     # pass 1 ----------------------------------------------------------------------------------
     def collect_specs(self, specs: Sequence[TensorSpec], where: str) -> None:
@@ -152,15 +153,20 @@ class _Lifter:
 
     def spec(self, specs: Sequence[TensorSpec]) -> tuple[TensorSpec, str]:
         ref = specs[self.ref]
-        if all(s.shape == ref.shape for s in specs):
+        shapes = tuple(s.shape for s in specs)
+        if shapes.count(ref.shape) == len(shapes):
             return ref, ""
-        dims, reasons = [], []
-        for axis in range(ref.rank):
-            dim, reason = self.dim(tuple(s.shape[axis] for s in specs))
-            dims.append(dim)
-            if reason:
-                reasons.append(f"dimension {axis} of {ref.name or 'a tensor'}: {reason}")
-        return TensorSpec(tuple(dims), ref.dtype, ref.name, ref.kind), "; ".join(reasons)
+        if shapes not in self._shapes:  # many tensors share a shape: lift each shape once
+            dims, reasons = [], []
+            for axis in range(ref.rank):
+                dim, reason = self.dim(tuple(shape[axis] for shape in shapes))
+                dims.append(dim)
+                if reason:
+                    reasons.append(f"dimension {axis}: {reason}")
+            self._shapes[shapes] = tuple(dims), "; ".join(reasons)
+        dims, reason = self._shapes[shapes]
+        where = f"{ref.name or 'a tensor'} {reason}" if reason else ""
+        return TensorSpec(dims, ref.dtype, ref.name, ref.kind), where
 
     def attrs(self, nodes: Sequence[Node]) -> tuple[Mapping[str, Any], str]:
         changed = _changed_attrs(nodes)

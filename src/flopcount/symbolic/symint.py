@@ -75,6 +75,13 @@ class SymInt(int):
         return make(int(other) - int(self), poly - self.expr)
 
     def __mul__(self, other: Any) -> Any:
+        if type(other) is int:  # the common case (dtype sizes, constant dims), memoised:
+            if other == 1:  # shapes share their SymInts, so numel * itemsize repeats a lot
+                return self
+            products = self.__dict__.setdefault("_products", {})
+            if other not in products:
+                products[other] = make(int(self) * other, self.expr.scale(other))
+            return products[other]
         poly = _operand(other)
         if poly is None:
             return NotImplemented
