@@ -21,6 +21,7 @@ from flopcount.symbolic.lift import Lifted, check_structure, lift
 from flopcount.symbolic.report import SymbolicReport
 from flopcount.symbolic.samples import MAX_POINTS, default_values, make_points
 from flopcount.symbolic.symint import as_poly
+from flopcount.symbolic.validity import validity
 
 __all__ = ["analyze_symbolic", "parse_symbols"]
 
@@ -111,6 +112,8 @@ def analyze_symbolic(
     rows = node_rows(lifted.graph, graphs, points, lifted.bad, conv)
     numels = {n: as_poly(s.numel) for n, s in lifted.graph.parameters.items()}
     peak, why = peak_candidates(lifted.graph, graphs, points)
+    upper = {s: max(256, 2 * max(p[s] for p in points)) for s in names}
+    valid, limits = validity(rows, points[ref], upper, conv)
     notes = list(lifted.graph.notes)
     notes += [f"parameter {n}: {r}; its size is left out" for n, r in lifted.param_bad.items()]
     graph = graphs[ref]
@@ -125,5 +128,7 @@ def analyze_symbolic(
         param_numels={n: p for n, p in numels.items() if n not in lifted.param_bad},
         peak_activation_bytes=peak,
         peak_why=why,
+        valid=valid,
+        valid_why=limits,
         notes=notes,
     )

@@ -70,7 +70,7 @@ class Source:
     symbols: tuple[str, ...]
     kind: str  # "spec" (build options), "onnx" (dims) or "inputs" (input axes)
     axes: dict[str, tuple[AxisRef, ...]] = field(default_factory=dict)
-    onnx_alias: dict[str, str] = field(default_factory=dict)  # symbol -> dim_param
+    onnx_alias: dict[str, tuple[str, ...]] = field(default_factory=dict)  # symbol -> dim_params
     limits: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # max, step
 
     def graph(self, point: Mapping[str, int]) -> Graph:
@@ -83,7 +83,8 @@ class Source:
         elif self.kind == "onnx":
             options.dims = {**options.dims}
             for symbol, value in point.items():
-                options.dims[self.onnx_alias.get(symbol, symbol)] = value
+                for dim_param in self.onnx_alias.get(symbol, (symbol,)):
+                    options.dims[dim_param] = value
         else:
             inputs, options = self._resize(point, options)
         return lower(self.model, *inputs, options=options)
@@ -226,17 +227,21 @@ def _onnx_source(source: Source, bindings: Mapping[str, Sequence[AxisRef]]) -> S
                     "to an input axis with NAME=INPUT:AXIS"
                 )
             continue
-        aliases = {by_axis.get(str(ref)) for ref in refs}
-        if None in aliases:
-            raise SymbolicError(
-                f"symbol {symbol!r}: input axis {refs[0]} of the ONNX model is not a symbolic "
-                f"dimension (dim_param); symbolic axes: {', '.join(sorted(by_axis)) or 'none'}"
-            )
-        if len(aliases) > 1:
-            raise SymbolicError(
-                f"symbol {symbol!r} is bound to axes of different dim_params {sorted(aliases)}"
-            )
-        source.onnx_alias[symbol] = aliases.pop()  # type: ignore[assignment]
+        for ref in refs:
+            if str(ref) not in by_axis:
+                raise SymbolicError(
+                    f"symbol {symbol!r}: input axis {ref} of the ONNX model is not a symbolic "
+                    f"dimension (dim_param); symbolic axes: {', '.join(sorted(by_axis)) or 'none'}"
+                )
+        source.onnx_alias[symbol] = tuple(dict.fromkeys(by_axis[str(ref)] for ref in refs))
+    taken: dict[str, str] = {}
+    for symbol, dim_params in source.onnx_alias.items():
+        for dim_param in dim_params:
+            if taken.setdefault(dim_param, symbol) != symbol:
+                raise SymbolicError(
+                    f"dim_param {dim_param!r} is bound to two symbols, {taken[dim_param]!r} and "
+                    f"{symbol!r}"
+                )
     return source
 
 

@@ -21,9 +21,9 @@ from flopcount.costs.cost import Cost
 from flopcount.costs.registry import OpStatus
 from flopcount.ir import Graph, Node
 from flopcount.symbolic.expr import Poly, poly_sum
-from flopcount.symbolic.symint import SymInt, as_poly
+from flopcount.symbolic.symint import Guard, SymInt, as_poly, recording
 
-__all__ = ["FIELDS", "SymCost", "SymRow", "node_rows", "peak_candidates"]
+__all__ = ["FIELDS", "SymCost", "SymRow", "node_rows", "peak_candidates", "values_of"]
 
 FIELDS = (*(f.name for f in fields(Cost)), "count")
 Point = Mapping[str, int]
@@ -63,6 +63,7 @@ class SymRow:
     reason: str = ""  # an unsupported node's formula message
     why: str = ""  # why the node (or some of its fields) is not symbolic
     lost: tuple[str, ...] = ()  # fields left out of the totals (all of them when cost is None)
+    guards: tuple[Guard, ...] = ()  # comparisons its cost formula made on sizes
 
     def symbolic(self, name: str) -> bool:
         """True when field ``name`` of this node is an exact expression (counted in totals)."""
@@ -89,7 +90,7 @@ def _signature(node: Node) -> tuple[Any, ...]:
             repr(node.attrs))  # fmt: skip
 
 
-def _values(cost: Cost, count: int) -> tuple[int, ...]:
+def values_of(cost: Cost, count: int) -> tuple[int, ...]:
     return (*(getattr(cost, f.name) for f in fields(Cost)), count)
 
 
@@ -98,29 +99,30 @@ def _evaluate(
     concrete: Sequence[Node],
     points: Sequence[Point],
     conv: Convention,
-) -> tuple[OpStatus, SymCost | None, str, str, tuple[str, ...]]:
-    """(status, cost, unsupported reason, why not symbolic, fields lost) of one distinct node.
+) -> tuple[OpStatus, SymCost | None, str, str, tuple[str, ...], tuple[Guard, ...]]:
+    """(status, cost, unsupported reason, why not symbolic, fields lost, guards) of one node.
 
     A field whose expression disagrees with the concrete cost at some point is *lost*: it is
     zero in ``cost`` and the totals of that field exclude the node (the report says so).
     """
-    status, cost, reason = node_cost(sym)
-    polys = [as_poly(v) for v in _values(cost, conv.count(sym, cost))]
+    with recording() as guards:
+        status, cost, reason = node_cost(sym)
+        polys = [as_poly(v) for v in values_of(cost, conv.count(sym, cost))]
     lost: dict[str, str] = {}
     for node, point in zip(concrete, points):
         c_status, c_cost, _ = node_cost(node)
         if c_status != status:
-            return status, None, reason, f"its status is {c_status} at {dict(point)}", FIELDS
-        expected = _values(c_cost, conv.count(node, c_cost))
+            return status, None, reason, f"its status is {c_status} at {dict(point)}", FIELDS, ()
+        expected = values_of(c_cost, conv.count(node, c_cost))
         for name, poly, want in zip(FIELDS, polys, expected):
             got = poly.evaluate(point)
             if got != want and name not in lost:
                 lost[name] = f"{name} = {poly} gives {got} at {dict(point)}, concrete {want}"
     if not lost:
-        return status, SymCost(*polys), reason, "", ()
+        return status, SymCost(*polys), reason, "", (), tuple(guards)
     kept = [Poly.const(0) if name in lost else p for name, p in zip(FIELDS, polys)]
     why = "the cost formula lost the dimension expressions: " + "; ".join(lost.values())
-    return status, SymCost(*kept), reason, why, tuple(lost)
+    return status, SymCost(*kept), reason, why, tuple(lost), tuple(guards)
 
 
 def node_rows(
@@ -131,7 +133,7 @@ def node_rows(
     conv: Convention,
 ) -> list[SymRow]:
     """Every node's `SymRow`; distinct nodes are costed once and checked at every point."""
-    seen: dict[tuple[Any, ...], tuple[OpStatus, SymCost | None, str, str, tuple[str, ...]]] = {}
+    seen: dict[tuple[Any, ...], Any] = {}
     rows = []
     for index, node in enumerate(lifted.nodes):
         if index in bad:

@@ -18,7 +18,7 @@ from typing import Any
 from flopcount.ir import Graph, Node, TensorSpec
 from flopcount.symbolic.bindings import SymbolicError
 from flopcount.symbolic.fit import Fit, Fitter
-from flopcount.symbolic.rules import window_output_sizes
+from flopcount.symbolic.rules import is_window_op, window_output_sizes
 from flopcount.symbolic.symint import SymInt, as_poly
 
 __all__ = ["Lifted", "check_structure", "lift"]
@@ -123,12 +123,13 @@ class _Lifter:
         if unresolved:
             floors = [a for f in self.fits.values() if f.poly is not None for a in f.poly.floors]
             self.fits.update(fitter.fit_with_floors(unresolved, floors))
+        self._shapes.clear()  # lifted with the fits of the rules' time: lift again
 
     def _window_rule(self, nodes: Sequence[Node]) -> None:
         """Output sizes of a conv / pool from its input's expressions (`rules`), if they agree
         with the observed sizes at every point (they then replace any data fit)."""
         node = nodes[self.ref]
-        if not node.inputs or not node.outputs or node.inputs[0].rank < 3:
+        if not is_window_op(node) or not node.outputs or node.inputs[0].rank < 3:
             return
         if _changed_attrs(nodes) or all(n.inputs[0].shape == node.inputs[0].shape for n in nodes):
             return

@@ -41,7 +41,9 @@ class SymbolicReport:
     ``points`` are the sample points the model was lowered at (every expression reproduces
     the concrete analysis at each of them); ``reference`` is the point whose concrete values
     the formulas ran on. ``peak_activation_bytes`` is the maximum of its expressions (one
-    expression: exact; empty: not symbolic, ``peak_why`` says why).
+    expression: exact; empty: not symbolic, ``peak_why`` says why). ``valid`` gives, per
+    symbol, the sizes ``(lo, hi)`` (``hi`` None: unbounded) where every formula holds: a cost
+    formula that compares sizes takes one branch only there (``valid_why`` names them).
     """
 
     model: str
@@ -54,6 +56,8 @@ class SymbolicReport:
     param_numels: dict[str, Poly]
     peak_activation_bytes: list[Poly] = field(default_factory=list)
     peak_why: str = ""
+    valid: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    valid_why: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     # -- basics ------------------------------------------------------------------------------
@@ -146,6 +150,13 @@ class SymbolicReport:
         for name, value in values.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise SymbolicError(f"{name}={value!r}: sizes are positive integers")
+            lo, hi = self.valid.get(name, (1, None))
+            if value < lo or (hi is not None and value > hi):
+                span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+                raise SymbolicError(
+                    f"{name}={value} is outside the sizes where the formulas hold ({name} "
+                    f"{span}; {'; '.join(self.valid_why)}); analyse that size concretely"
+                )
         return dict(values)
 
     def evaluate(self, poly: Poly, **values: int) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 
 from flopcount.ir import Node
 
-__all__ = ["window_output_sizes"]
+__all__ = ["is_window_op", "window_output_sizes"]
 
 _CONV_WEIGHT = {"Conv": 1, "ConvInteger": 1, "FusedConv": 1, "QLinearConv": 3}
 _POOLS = frozenset({"MaxPool", "AveragePool", "LpPool"})
@@ -56,13 +56,18 @@ def _pads(node: Node, ndim: int) -> list[tuple[int, int]] | None:
     return [(pads[i], pads[ndim + i]) for i in range(ndim)]
 
 
+def is_window_op(node: Node) -> bool:
+    """True for the convolutions and pools whose output sizes `window_output_sizes` computes."""
+    return (node.op in _CONV_WEIGHT or node.op in _POOLS) and bool(node.inputs)
+
+
 def window_output_sizes(node: Node, spatial: Sequence[int]) -> list[int] | None:
     """Output spatial sizes of a Conv-like or pool ``node`` from input sizes ``spatial``.
 
     ``spatial`` may hold `SymInt`s; the result then carries their floors. None when the op is
     not a sliding-window op or its attributes are not the plain ONNX ones.
     """
-    if node.op not in _CONV_WEIGHT and node.op not in _POOLS:
+    if not is_window_op(node):
         return None
     ndim = len(spatial)
     kernel = _kernel(node, ndim)

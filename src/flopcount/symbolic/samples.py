@@ -1,9 +1,10 @@
 """Sample points: the concrete sizes at which the model is lowered and analysed.
 
 The values avoid degenerate sizes (1, and numbers small enough to equal a model constant by
-accident) and differ in their residues modulo powers of two, so the output sizes of strided
-convolutions and pools take every rounding and their floors can be told apart (`fit`). Each
-symbol runs through its own sequence, so several symbols vary independently.
+accident), span about an order of magnitude (control flow that branches on a size between
+the smallest and the largest sample is detected; outside that range it cannot be), and differ
+in their residues modulo powers of two (strided sizes take several roundings). Each symbol
+runs through its own sequence, so several symbols vary independently.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from flopcount.symbolic.bindings import SymbolicError
 
 __all__ = ["MAX_POINTS", "default_values", "make_points"]
 
-# Residues mod 32: 29, 18, 3, 12, 17, 26, 31, 8, 7, 24, 1, 14 (every rounding of a stride 2..32).
-GENERIC = (61, 82, 99, 76, 113, 90, 127, 104, 135, 120, 129, 110)
-# Images: mod 32 = 5, 6, 5, 20, 21, 22, 11, 12, 13, 28, 31, 2 (and every parity pattern).
-IMAGE = (197, 230, 261, 212, 245, 278, 203, 236, 269, 252, 287, 194)
-BATCH = (3, 5, 4, 7, 6, 9, 11, 10, 13, 12, 15, 14)
+# Spread over an order of magnitude (a branch on a size between the smallest and the largest
+# sample changes the graph, which is detected) with mixed residues mod 2..32.
+GENERIC = (83, 130, 517, 98, 261, 1031, 147, 390, 771, 211, 643, 1290)
+IMAGE = (131, 224, 389, 160, 301, 517, 197, 270, 453, 243, 355, 581)
+BATCH = (3, 8, 5, 13, 6, 17, 7, 11, 9, 19, 10, 21)
 MAX_POINTS = len(GENERIC)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from flopcount.symbolic.expr import Atom, Floor, Poly
+from fractions import Fraction
 
-__all__ = ["compile_poly", "crossover", "leading_terms"]
+from flopcount.symbolic.expr import Atom, Floor, Poly
+from flopcount.symbolic.symint import Guard
+
+__all__ = ["compile_poly", "crossover", "guard_failures", "leading_terms"]
 
 
 def _integer_form(poly: Poly) -> tuple[Poly, int]:
@@ -90,3 +93,34 @@ def crossover(
     while start > 1 and positive(start - 1) and (not roots or start - 1 > max(roots)):
         start -= 1
     return start, ""
+
+
+def _floor_free(poly: Poly) -> Poly:
+    """``poly`` with every ``floor(N / c)`` replaced by ``N / c`` (its value up to < 1)."""
+    total = Poly.const(0)
+    for mono, coef in poly.terms.items():
+        term = Poly.const(coef)
+        for atom, power in mono:
+            base = Poly.symbol(atom) if isinstance(atom, str) else _floor_free(atom.num).scale(
+                Fraction(1, atom.den)
+            )
+            term = term * base**power
+        total = total + term
+    return total
+
+
+def guard_failures(guard: Guard, symbol: str, upper: int) -> tuple[list[int], bool]:
+    """Sizes in ``1..upper`` where ``guard`` does not hold, and whether it fails for good later.
+
+    ``guard.diff`` must depend on ``symbol`` alone. The scan is exact (compiled integer
+    evaluation). Beyond ``upper``: a difference whose floor-free form grows without bound
+    keeps the sign of its leading term (the guard then holds or fails for good); one without
+    growth is periodic (floors only), so the scan has already seen every case.
+    """
+    evaluate = compile_poly(guard.diff, [symbol])
+    failing = [n for n in range(1, upper + 1) if not guard.holds(evaluate(**{symbol: n}))]
+    smooth = _floor_free(guard.diff)
+    if smooth.degree(symbol) == 0:
+        return failing, False
+    leading = leading_terms(smooth, symbol).evaluate({symbol: 1})
+    return failing, not guard.holds(1 if leading > 0 else -1)

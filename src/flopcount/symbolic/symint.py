@@ -4,19 +4,76 @@ The symbolic analysis runs the ordinary cost formulas (`flopcount.analysis.core.
 on nodes whose tensor dimensions are `SymInt`s. Each behaves as its concrete value (at the
 reference sample point) everywhere an ``int`` is expected, so comparisons, hashing, indexing
 and ``bool`` see the concrete value, while ``+ - * // % **``, unary minus, ``abs`` and
-``math.ceil``/``math.floor``/``round`` also carry the `Poly` along. Operations that leave the
-integers (``/``, ``float``, ``int()``, NumPy) return plain numbers: the expression is lost.
+``math.ceil``/``math.floor``/``round`` also carry the `Poly` along. Comparisons (and ``bool``)
+made inside `recording` are kept as `Guard`s: the formula's result holds wherever each comes
+out the same. Operations that leave the integers (``/``, ``float``, ``int()``, NumPy) return
+plain numbers: the expression is lost.
 Nothing relies on it not being lost: every symbolic cost is checked against the concrete
 costs at every sample point, and a node whose check fails is reported as not symbolic.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from flopcount.symbolic.expr import Poly
 
-__all__ = ["SymInt", "as_poly", "make"]
+__all__ = ["Guard", "SymInt", "as_poly", "make", "recording"]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A comparison a cost formula made on sizes: ``relation(diff, 0)`` was ``outcome``.
+
+    ``diff`` is the difference of the two sides; the formula's result holds wherever the
+    comparison comes out the same (`flopcount.symbolic.solve.guard_range`).
+    """
+
+    diff: Poly
+    relation: str  # "lt", "le", "eq", "ne", "gt", "ge" (the `operator` names)
+    outcome: bool
+
+    def holds(self, value: int) -> bool:
+        """True when ``diff == value`` gives the comparison the same outcome."""
+        return getattr(operator, self.relation)(value, 0) is self.outcome
+
+    def __str__(self) -> str:
+        symbol = {"lt": "<", "le": "<=", "eq": "==", "ne": "!=", "gt": ">", "ge": ">="}
+        text = f"{self.diff} {symbol[self.relation]} 0"
+        return text if self.outcome else f"not ({text})"
+
+
+_RECORDERS: list[list[Guard]] = []
+
+
+@contextmanager
+def recording() -> Iterator[list[Guard]]:
+    """Collect the `Guard`s of every comparison on `SymInt`s made inside the block."""
+    found: list[Guard] = []
+    _RECORDERS.append(found)
+    try:
+        yield found
+    finally:
+        _RECORDERS.pop()
+
+
+def _comparison(name: str) -> Callable[[SymInt, Any], Any]:
+    compare = getattr(int, f"__{name}__")
+
+    def method(self: SymInt, other: Any) -> Any:
+        result = compare(self, other)
+        if _RECORDERS and result is not NotImplemented:
+            poly = _operand(other)
+            if poly is not None and not (diff := self.expr - poly).is_constant:
+                _RECORDERS[-1].append(Guard(diff, name, bool(result)))
+        return result
+
+    method.__name__ = f"__{name}__"
+    return method
 
 
 def as_poly(value: int) -> Poly:
@@ -116,6 +173,18 @@ class SymInt(int):
 
     def __rmod__(self, other: Any) -> Any:
         return _mod(other, self)
+
+    # -- comparisons see the concrete value and are recorded as guards -----------------------
+    __lt__ = _comparison("lt")
+    __le__ = _comparison("le")
+    __eq__ = _comparison("eq")  # type: ignore[assignment]
+    __ne__ = _comparison("ne")  # type: ignore[assignment]
+    __gt__ = _comparison("gt")
+    __ge__ = _comparison("ge")
+    __hash__ = int.__hash__
+
+    def __bool__(self) -> bool:
+        return bool(self != 0)
 
     # -- rounding keeps an integer unchanged --------------------------------------------------
     def __ceil__(self) -> SymInt:

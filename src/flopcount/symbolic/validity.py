@@ -1,0 +1,112 @@
+"""Where the formulas hold: the sizes at which every cost formula takes the branch it took.
+
+A cost formula that compares sizes (``min``, ``max``, a broadcast check) computed its
+expression on the branch the reference point selects. For each such comparison (`Guard`) on
+one symbol, the sizes where it comes out otherwise are found exactly (`guard_failures`); at
+each of them the node is costed concretely (its dimensions evaluated there) and compared with
+the expression. Sizes where they differ bound the range; a comparison on several symbols is
+checked at the sample points only (the report says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from flopcount.analysis.core import node_cost
+from flopcount.costs.conventions import Convention
+from flopcount.ir import Node, TensorSpec
+from flopcount.symbolic.costs import FIELDS, SymRow, values_of
+from flopcount.symbolic.solve import guard_failures
+from flopcount.symbolic.symint import SymInt
+
+__all__ = ["Range", "validity"]
+
+Range = tuple[int, "int | None"]
+
+
+def _value(dim: Any, point: Mapping[str, int]) -> Any:
+    if isinstance(dim, SymInt):
+        return int(dim.expr.evaluate(point))
+    if isinstance(dim, (list, tuple)):
+        return type(dim)(_value(d, point) for d in dim)
+    return dim
+
+
+def _concrete(node: Node, point: Mapping[str, int]) -> Node:
+    """``node`` with every symbolic size evaluated at ``point``."""
+
+    def spec(t: TensorSpec) -> TensorSpec:
+        return replace(t, shape=tuple(_value(d, point) for d in t.shape))
+
+    attrs = {k: _value(v, point) for k, v in node.attrs.items()}
+    return replace(node, inputs=tuple(map(spec, node.inputs)),
+                   outputs=tuple(map(spec, node.outputs)), attrs=attrs)  # fmt: skip
+
+
+def _matches(row: SymRow, point: Mapping[str, int], conv: Convention) -> bool:
+    """True when the node's expressions equal its concrete cost at ``point``."""
+    if row.cost is None:
+        return True
+    try:
+        node = _concrete(row.node, point)
+        status, cost, _ = node_cost(node)
+    except Exception:  # a size of 0 or less: the node does not exist there
+        return False
+    concrete = values_of(cost, conv.count(node, cost))
+    return status == row.status and all(
+        name in row.lost or row.cost.get(name).evaluate(point) == want
+        for name, want in zip(FIELDS, concrete)
+    )
+
+
+def _node_range(
+    row: SymRow, symbol: str, reference: Mapping[str, int], upper: int, conv: Convention
+) -> Range:
+    failing: set[int] = set()
+    for_good = False
+    for guard in row.guards:
+        if guard.diff.symbols == {symbol}:
+            sizes, tail = guard_failures(guard, symbol, upper)
+            failing.update(sizes)
+            for_good = for_good or tail
+    bad = {n for n in failing if not _matches(row, {**reference, symbol: n}, conv)}
+    lo = hi = reference[symbol]
+    while lo > 1 and lo - 1 not in bad:
+        lo -= 1
+    while hi < upper and hi + 1 not in bad:
+        hi += 1
+    return lo, (None if hi == upper and not for_good else hi)
+
+
+def validity(
+    rows: Sequence[SymRow],
+    reference: Mapping[str, int],
+    upper: Mapping[str, int],
+    conv: Convention,
+) -> tuple[dict[str, Range], list[str]]:
+    """Per symbol the sizes ``(lo, hi)`` (``hi`` None: unbounded) where every formula holds,
+    and the reasons for each bound."""
+    ranges: dict[str, Range] = {s: (1, None) for s in reference}
+    why: list[str] = []
+    seen: set[int] = set()
+    for row in rows:
+        if not row.guards or id(row.guards) in seen:
+            continue
+        seen.add(id(row.guards))  # rows of one distinct node share their guards
+        for guard in row.guards:
+            if len(guard.diff.symbols) > 1:
+                why.append(f"node #{row.index} ({row.op}) compares {guard}: checked at the "
+                           "sample points only")  # fmt: skip
+        for symbol in sorted({s for g in row.guards for s in g.diff.symbols}):
+            lo, hi = _node_range(row, symbol, reference, upper[symbol], conv)
+            old_lo, old_hi = ranges[symbol]
+            new = (max(old_lo, lo), old_hi if hi is None else hi if old_hi is None else
+                   min(old_hi, hi))  # fmt: skip
+            if new != ranges[symbol]:
+                ranges[symbol] = new
+                bound = f">= {new[0]}" if new[1] is None else f"in [{new[0]}, {new[1]}]"
+                why.append(f"{symbol} {bound}: node #{row.index} ({row.op} in "
+                           f"{row.scope or '(top level)'}) is costed by another formula (or cannot exist) outside")  # fmt: skip
+    return ranges, list(dict.fromkeys(why))
