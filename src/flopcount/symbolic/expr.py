@@ -225,19 +225,26 @@ class Poly:
         return whole + _floor_atom(Poly(rest), lcm)
 
     def exact_div(self, other: Poly) -> Poly | None:
-        """``self / other`` when ``other`` is one monomial dividing every term; else None."""
-        if len(other.terms) != 1:
+        """``self / other`` when ``other`` divides ``self`` exactly, else None.
+
+        Multivariate long division by one polynomial (graded order on the monomials, floors
+        as variables): the remainder is zero exactly when ``other`` divides ``self``.
+        """
+        if not other.terms:
             return None
-        (mono, coef), = other.terms.items()
-        powers = dict(mono)
-        terms: dict[Monomial, Rational] = {}
-        for m, c in self.terms.items():
-            mine = dict(m)
-            if any(mine.get(a, 0) < p for a, p in powers.items()):
+        lead, lead_coef = max(other.terms.items(), key=_graded)
+        remainder, quotient = self, Poly._raw({})
+        for _ in range(4 * len(self.terms) + 8):  # each step removes a leading term
+            if not remainder.terms:
+                return quotient
+            mono, coef = max(remainder.terms.items(), key=_graded)
+            factor = _mono_div(mono, lead)
+            if factor is None:
                 return None
-            left = {a: p - powers.get(a, 0) for a, p in mine.items() if p - powers.get(a, 0)}
-            terms[tuple(sorted(left.items(), key=lambda i: _atom_key(i[0])))] = Fraction(c) / coef
-        return Poly(terms)
+            step = Poly({factor: Fraction(coef) / lead_coef})
+            quotient = quotient + step
+            remainder = remainder - other * step
+        return None
 
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, point: Mapping[str, int]) -> Rational:
@@ -287,6 +294,23 @@ class Poly:
                 term *= _atom_sympy(atom) ** power
             total += term
         return total
+
+
+def _graded(item: tuple[Monomial, Rational]) -> tuple[Any, ...]:
+    """Sort key of a term: total degree, then the atoms (a graded order for division)."""
+    mono = item[0]
+    return (sum(p for _, p in mono), _mono_key(mono))
+
+
+def _mono_div(a: Monomial, b: Monomial) -> Monomial | None:
+    """``a / b`` as a monomial, or None when ``b`` does not divide ``a``."""
+    powers = dict(a)
+    for atom, power in b:
+        left = powers.get(atom, 0) - power
+        if left < 0:
+            return None
+        powers[atom] = left
+    return tuple(sorted(((k, p) for k, p in powers.items() if p), key=lambda i: _atom_key(i[0])))
 
 
 def _mono_degree(mono: Monomial, symbol: str) -> int:

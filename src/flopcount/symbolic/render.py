@@ -114,6 +114,7 @@ def _evaluated(report: SymbolicReport, at: Mapping[str, int]) -> dict[str, Any]:
     values: dict[str, Any] = {"point": point}
     values.update({name: int(report.total.get(name).evaluate(point)) for name in FIELDS})
     values["peak_activation_bytes"] = report.peak_at(**point)
+    values["below_samples"] = report.below_samples(point)
     return values
 
 
@@ -194,6 +195,10 @@ def _at_lines(report: SymbolicReport, view: SymbolicView) -> list[str]:
     if values["peak_activation_bytes"] is not None:
         peak = values["peak_activation_bytes"]
         lines.append(f"  peak activation bytes: {peak:,} ({format_bytes(peak)})")
+    if values["below_samples"]:
+        lines.append(f"  ! {', '.join(values['below_samples'])} below the sampled sizes: the "
+                     "graph there was not seen (size 1 often lowers differently); check with a "
+                     "concrete analysis")  # fmt: skip
     return lines
 
 

@@ -159,6 +159,12 @@ class SymbolicReport:
                 )
         return dict(values)
 
+    def below_samples(self, values: Mapping[str, int]) -> list[str]:
+        """Symbols set below every sample value: the graph there was not seen (notably size 1,
+        which frameworks often lower differently, eliding broadcast copies)."""
+        return [s for s, v in values.items() if s in self.symbols and
+                v < min(p[s] for p in self.points)]  # fmt: skip
+
     def evaluate(self, poly: Poly, **values: int) -> int:
         """The exact value of ``poly`` with every symbol set (``seq=4096``)."""
         return int(poly.evaluate(self.check_point(values)))
