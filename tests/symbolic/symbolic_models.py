@@ -138,3 +138,8 @@ class Branchy(nn.Module):
 def branchy() -> nn.Module:
     """``symbolic_models:branchy`` for the CLI tests (inputs from --input-shape)."""
     return Branchy()
+
+
+def mlp() -> nn.Module:
+    """``symbolic_models:mlp``: Linear(8, 32), GELU, Linear(32, 8) on (B, T, 8) inputs."""
+    return nn.Sequential(nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 8))

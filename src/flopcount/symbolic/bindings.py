@@ -168,6 +168,7 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
 def _check_axes(source: Source) -> None:
     """Every axis binding names an existing input axis; one symbol's axes agree in size."""
     shapes = _base_shapes(source)
+    names = _input_names(source.model)
     owner: dict[tuple[str | int, int], str] = {}
     for symbol, refs in source.axes.items():
         sizes: dict[str, int] = {}
@@ -183,7 +184,8 @@ def _check_axes(source: Source) -> None:
                 raise SymbolicError(
                     f"symbol {symbol!r}: input {ref.target!r} has shape {shape}, no axis {ref.axis}"
                 )
-            key = (ref.target, ref.axis % len(shape))
+            target = names.index(ref.target) if ref.target in names else ref.target
+            key = (target, ref.axis % len(shape))
             if owner.setdefault(key, symbol) != symbol:
                 raise SymbolicError(
                     f"input axis {ref} is bound to two symbols, {owner[key]!r} and {symbol!r}"

@@ -77,14 +77,14 @@ def run_symbolic(args: argparse.Namespace, shapes: Any) -> tuple[str, Unsupporte
     extra = sorted(set(bound) - set(names))
     if extra:
         raise SymbolicError(f"--dim binds {extra}, which --symbolic {args.symbolic} does not name")
+    view = SymbolicView(
+        by=args.by, depth=args.depth, limit=args.limit, at=parse_at(args.at),
+        sweep=parse_sweep(args.sweep) if args.sweep else None,
+    )  # fmt: skip
     report = analyze_symbolic(
         args.model, symbols=symbols, convention=args.convention, training=args.training,
         input_shapes=shapes, dims=fixed, outputs=args.outputs.split(",") if args.outputs else None,
         signature=args.signature, batch=args.batch, seq=args.seq, image_size=args.image_size,
-    )  # fmt: skip
-    view = SymbolicView(
-        by=args.by, depth=args.depth, limit=args.limit, at=parse_at(args.at),
-        sweep=parse_sweep(args.sweep) if args.sweep else None,
     )  # fmt: skip
     if view.sweep:  # --at fixes the symbols a sweep does not vary (default 1)
         report.check_point({**dict.fromkeys(report.symbols, 1), **view.at})
