@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import sympy
+from symbolic_models import mlp
 
 import flopcount
 from flopcount.cli import main
-from symbolic_models import mlp
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -21,8 +21,18 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 def test_table_with_at_and_sweep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     chart = tmp_path / "sweep.png"
-    out = run(capsys, "zoo:gpt2", "--symbolic", "seq", "--at", "seq=1024", "--sweep",
-              "seq=128..1024", "--plot", str(chart))  # fmt: skip
+    out = run(
+        capsys,
+        "zoo:gpt2",
+        "--symbolic",
+        "seq",
+        "--at",
+        "seq=1024",
+        "--sweep",
+        "seq=128..1024",
+        "--plot",
+        str(chart),
+    )
     # GPT-2 small MACs: 12 layers * 2 * 768 T**2 + (12 * 12 * 768**2 + 768 * 50257) T
     assert "MACs                   18432*seq**2 + 123532032*seq" in out
     assert "Crossover: attention FLOPs exceed matmul FLOPs from seq >= " in out
@@ -34,8 +44,9 @@ def test_table_with_at_and_sweep(capsys: pytest.CaptureFixture[str], tmp_path: P
 
 
 def test_json_expressions_parse_back_with_sympy(capsys: pytest.CaptureFixture[str]) -> None:
-    doc = json.loads(run(capsys, "zoo:bert-base", "--symbolic", "seq", "--format", "json",
-                         "--at", "seq=200"))  # fmt: skip
+    doc = json.loads(
+        run(capsys, "zoo:bert-base", "--symbolic", "seq", "--format", "json", "--at", "seq=200")
+    )
     assert doc["schema"] == "flopcount.symbolic/1" and doc["symbols"] == ["seq"]
     concrete = flopcount.analyze("zoo:bert-base", seq=77)
     for name in ("macs", "flops", "flops_exact", "bytes_read", "bytes_written"):
@@ -51,9 +62,24 @@ def test_json_expressions_parse_back_with_sympy(capsys: pytest.CaptureFixture[st
 
 
 def test_module_binding_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
-    out = run(capsys, "symbolic_models:mlp", "--symbolic", "B,T", "--dim", "T=0:1", "--dim",
-              "B=0:0", "--input-shape", "2x16x8", "--format", "json", "--sweep", "T=2..64",
-              "--at", "B=4")  # fmt: skip
+    out = run(
+        capsys,
+        "symbolic_models:mlp",
+        "--symbolic",
+        "B,T",
+        "--dim",
+        "T=0:1",
+        "--dim",
+        "B=0:0",
+        "--input-shape",
+        "2x16x8",
+        "--format",
+        "json",
+        "--sweep",
+        "T=2..64",
+        "--at",
+        "B=4",
+    )
     doc = json.loads(out)
     # Linear(8, 32) then Linear(32, 8) per token: (8*32 + 32*8) MACs * B * T
     assert sympy.sympify(doc["total"]["macs"]) == sympy.sympify("512*B*T")

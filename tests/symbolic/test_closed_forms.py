@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import torch
+from symbolic_models import HEADS, WIDTH, Block, StridedCNN
 from torch import nn
 
 import flopcount
 from flopcount.symbolic import Poly, analyze_symbolic
-from symbolic_models import HEADS, WIDTH, Block, StridedCNN
 
 T, H = Poly.symbol("T"), Poly.symbol("H")
 
@@ -28,9 +28,11 @@ def test_transformer_block_attention_and_linear_terms() -> None:
     # attention MACs 2 T**2 d pass 12 d**2 T at T = 6 d; FLOPs add the scale, mask and bias
     assert crossover["symbol"] == "T" and crossover["from"] is not None
     value = crossover["from"]
-    assert report.evaluate(families["attention"].count, T=value) > report.evaluate(
-        families["matmul"].count, T=value
-    ) >= report.evaluate(families["attention"].count, T=value - 1) - 0  # smallest such T
+    assert (
+        report.evaluate(families["attention"].count, T=value)
+        > report.evaluate(families["matmul"].count, T=value)
+        >= report.evaluate(families["attention"].count, T=value - 1) - 0
+    )  # smallest such T
 
 
 def test_stride_two_conv_keeps_its_floor() -> None:

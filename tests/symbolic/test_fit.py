@@ -68,8 +68,11 @@ def test_window_rule_gives_conv_and_pool_floors() -> None:
     assert sizes is not None
     # ONNX Conv: floor((in + pads - dilation*(k - 1) - 1)/stride) + 1 = floor((s - 1)/2) + 1
     assert as_poly(sizes[0]) == (S - Poly.const(1)).floordiv(2) + Poly.const(1)
-    pool = Node("MaxPool", (TensorSpec((1, 8, h, h)),), attrs={"kernel_shape": [3, 3],
-                "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1})  # fmt: skip
+    pool = Node(
+        "MaxPool",
+        (TensorSpec((1, 8, h, h)),),
+        attrs={"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1},
+    )
     sizes = window_output_sizes(pool, (h, h))
     assert sizes is not None and all(
         as_poly(sizes[0]).evaluate({"s": s}) == -(-(s + 2 - 3) // 2) + 1 for s in range(3, 90)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from symbolic_models import WIDTH, TinyGPT, TinyLlama, TinyViT
 
 import flopcount
 from flopcount.symbolic import Poly, SymbolicError, SymbolicReport, analyze_symbolic
-from symbolic_models import WIDTH, TinyGPT, TinyLlama, TinyViT
 
 FIELDS = ("macs", "flops", "flops_exact", "bytes_read", "bytes_written")
 
@@ -25,8 +25,14 @@ def export(model: torch.nn.Module, example: torch.Tensor, path: Path, axes: dict
     name = "images" if example.dim() == 4 else "ids"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model.eval(), (example,), str(path), input_names=[name],
-                          dynamic_axes={name: axes}, dynamo=False)  # fmt: skip
+        torch.onnx.export(
+            model.eval(),
+            (example,),
+            str(path),
+            input_names=[name],
+            dynamic_axes={name: axes},
+            dynamo=False,
+        )
     return str(path)
 
 
@@ -43,8 +49,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
-def check(report: SymbolicReport, path: str, points: list[Mapping[str, int]],
-          dims: Mapping[str, str] | None = None, fixed: Mapping[str, int] | None = None) -> None:  # fmt: skip
+def check(
+    report: SymbolicReport,
+    path: str,
+    points: list[Mapping[str, int]],
+    dims: Mapping[str, str] | None = None,
+    fixed: Mapping[str, int] | None = None,
+) -> None:
     assert not report.not_symbolic, [r.why for r in report.not_symbolic]
     for point in points:
         bound = {d: point[s] for d, s in (dims or {s: s for s in point}).items()}
@@ -80,8 +91,7 @@ def test_vit_shaped_one_symbol_for_height_and_width(files: dict[str, str]) -> No
         files["vit"], symbols={"image": ["images:2", "images:3"]}, dims={"n": 2}
     )
     points = [{"image": s} for s in (32, 48, 64, 96, 224)]
-    check(report, files["vit"], points, dims={"height": "image", "width": "image"},
-          fixed={"n": 2})  # fmt: skip
+    check(report, files["vit"], points, dims={"height": "image", "width": "image"}, fixed={"n": 2})
     assert report.valid["image"] == (16, None)  # the 16x16 patch conv needs 16 pixels
 
 

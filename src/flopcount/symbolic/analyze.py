@@ -50,8 +50,9 @@ def _sample(
     source: Source, samples: Mapping[str, Sequence[int]] | None
 ) -> tuple[list[dict[str, int]], list[Graph], Lifted]:
     """Lower at growing sets of points until every dimension is fitted (or points run out)."""
-    values = {s: list((samples or {}).get(s) or default_values(s, source.limits)) for s in
-              source.symbols}  # fmt: skip
+    values = {
+        s: list((samples or {}).get(s) or default_values(s, source.limits)) for s in source.symbols
+    }
     limit = min(MAX_POINTS, *(len(v) for v in values.values()))
     count = min(len(source.symbols) + 2, limit)
     points = make_points(source.symbols, values, count)
@@ -100,8 +101,15 @@ def analyze_symbolic(
     clash = [s for s in names if fixed.get(s) is not None or s in (dims or {})]
     if clash:
         raise SymbolicError(f"{clash} given both as a symbol and as a fixed value; pick one")
-    options = LoadOptions(training=training, dims=dict(dims or {}), signature=signature,
-                          outputs=list(outputs) if outputs else None, **fixed)  # fmt: skip
+    options = LoadOptions(
+        training=training,
+        dims=dict(dims or {}),
+        signature=signature,
+        outputs=list(outputs) if outputs else None,
+        batch=batch,
+        seq=seq,
+        image_size=image_size,
+    )
     if isinstance(input_shapes, Mapping):
         options.named_shapes = {k: tuple(v) for k, v in input_shapes.items()}
     elif input_shapes is not None:

@@ -35,7 +35,9 @@ def parse_sweep(text: str) -> tuple[str, int, int]:
     """``"seq=128..32768"`` -> ``("seq", 128, 32768)``."""
     match = _SWEEP.match(text)
     if not match:
-        raise SymbolicError(f"malformed --sweep {text!r}: write NAME=LOW..HIGH, e.g. seq=128..32768")
+        raise SymbolicError(
+            f"malformed --sweep {text!r}: write NAME=LOW..HIGH, e.g. seq=128..32768"
+        )
     return match["name"], int(match["low"]), int(match["high"])
 
 
@@ -78,14 +80,25 @@ def run_symbolic(args: argparse.Namespace, shapes: Any) -> tuple[str, Unsupporte
     if extra:
         raise SymbolicError(f"--dim binds {extra}, which --symbolic {args.symbolic} does not name")
     view = SymbolicView(
-        by=args.by, depth=args.depth, limit=args.limit, at=parse_at(args.at),
+        by=args.by,
+        depth=args.depth,
+        limit=args.limit,
+        at=parse_at(args.at),
         sweep=parse_sweep(args.sweep) if args.sweep else None,
-    )  # fmt: skip
+    )
     report = analyze_symbolic(
-        args.model, symbols=symbols, convention=args.convention, training=args.training,
-        input_shapes=shapes, dims=fixed, outputs=args.outputs.split(",") if args.outputs else None,
-        signature=args.signature, batch=args.batch, seq=args.seq, image_size=args.image_size,
-    )  # fmt: skip
+        args.model,
+        symbols=symbols,
+        convention=args.convention,
+        training=args.training,
+        input_shapes=shapes,
+        dims=fixed,
+        outputs=args.outputs.split(",") if args.outputs else None,
+        signature=args.signature,
+        batch=args.batch,
+        seq=args.seq,
+        image_size=args.image_size,
+    )
     if view.sweep:  # --at fixes the symbols a sweep does not vary (default 1)
         report.check_point({**dict.fromkeys(report.symbols, 1), **view.at})
     elif view.at:

@@ -18,7 +18,6 @@ from flopcount.analysis.core import node_cost
 from flopcount.analysis.memory import live_bytes_per_node
 from flopcount.costs.conventions import Convention
 from flopcount.costs.cost import Cost
-from flopcount.costs.registry import OpStatus
 from flopcount.ir import Graph, Node
 from flopcount.symbolic.expr import Poly, poly_sum
 from flopcount.symbolic.symint import Guard, SymInt, as_poly, recording
@@ -58,7 +57,7 @@ class SymRow:
 
     index: int
     node: Node
-    status: OpStatus
+    status: str  # costed, free or unsupported (`flopcount.costs.registry.OpStatus`)
     cost: SymCost | None
     reason: str = ""  # an unsupported node's formula message
     why: str = ""  # why the node (or some of its fields) is not symbolic
@@ -86,8 +85,14 @@ def _signature(node: Node) -> tuple[Any, ...]:
     def specs(group: Sequence[Any]) -> tuple[Any, ...]:
         return tuple((tuple(map(_dim_key, t.shape)), t.dtype, t.kind) for t in group)
 
-    return (node.op, node.domain, node.phase, specs(node.inputs), specs(node.outputs),
-            repr(node.attrs))  # fmt: skip
+    return (
+        node.op,
+        node.domain,
+        node.phase,
+        specs(node.inputs),
+        specs(node.outputs),
+        repr(node.attrs),
+    )
 
 
 def values_of(cost: Cost, count: int) -> tuple[int, ...]:
@@ -99,7 +104,7 @@ def _evaluate(
     concrete: Sequence[Node],
     points: Sequence[Point],
     conv: Convention,
-) -> tuple[OpStatus, SymCost | None, str, str, tuple[str, ...], tuple[Guard, ...]]:
+) -> tuple[str, SymCost | None, str, str, tuple[str, ...], tuple[Guard, ...]]:
     """(status, cost, unsupported reason, why not symbolic, fields lost, guards) of one node.
 
     A field whose expression disagrees with the concrete cost at some point is *lost*: it is

@@ -339,7 +339,7 @@ def _atom_sympy(atom: Atom) -> Any:
 
 
 def _floor_atom(rest: Poly, den: int) -> Poly:
-    """``floor(rest / den)`` with ``rest``'s coefficients in ``[0, den)``; nested floors collapse."""
+    """``floor(rest / den)``, ``rest``'s coefficients in ``[0, den)``; nested floors collapse."""
     if len(rest.terms) <= 2:
         inner = [(m, c) for m, c in rest.terms.items() if m]
         if len(inner) == 1 and inner[0][1] == 1 and len(inner[0][0]) == 1:

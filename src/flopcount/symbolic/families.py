@@ -1,15 +1,15 @@
 """Op families: the coarse groups a sweep table and chart show, one column/line each.
 
-| family | ops |
-|---|---|
-| attention | ScaledDotProductAttention, Attention (ai.onnx and com.microsoft), MultiHeadAttention, GroupQueryAttention, QAttention; and MatMul / Einsum / FusedMatMul whose operands are all activations (the Q K^T and P V products of an exported, decomposed attention) |
-| matmul | MatMul, Gemm, Einsum and their fused / quantized forms with a parameter operand |
-| conv | Conv, ConvTranspose, ConvInteger, QLinearConv, FusedConv |
-| normalization | the Normalization ops (Layer, Batch, Group, Instance, RMS, Lp, Simplified, Skip...) |
-| softmax | Softmax, LogSoftmax, Hardmax and their quantized / biased forms |
-| pooling | every ``*Pool`` op |
-| reduction | Reduce*, ArgMax, ArgMin, CumSum |
-| elementwise | every other op (activations, arithmetic, comparisons, casts...) |
+- attention: ScaledDotProductAttention, Attention (ai.onnx, com.microsoft),
+  MultiHeadAttention, GroupQueryAttention, QAttention; and MatMul / Einsum / FusedMatMul whose
+  operands are all activations (the Q K^T and P V products of a decomposed attention);
+- matmul: MatMul, Gemm, Einsum and their fused / quantized forms with a parameter operand;
+- conv: Conv, ConvTranspose, ConvInteger, QLinearConv, FusedConv;
+- normalization: every ``*Normalization`` op (Layer, Batch, Group, RMS, Skip...);
+- softmax: Softmax, LogSoftmax, Hardmax and their quantized / biased forms;
+- pooling: every ``*Pool`` op;
+- reduction: Reduce*, ArgMax, ArgMin, CumSum;
+- elementwise: every other op (activations, arithmetic, comparisons, casts...).
 """
 
 from __future__ import annotations
@@ -29,14 +29,31 @@ FAMILIES = (
     "elementwise",
 )
 _ATTENTION = frozenset(
-    {"ScaledDotProductAttention", "Attention", "MultiHeadAttention", "GroupQueryAttention",
-     "QAttention"}
-)  # fmt: skip
+    {
+        "ScaledDotProductAttention",
+        "Attention",
+        "MultiHeadAttention",
+        "GroupQueryAttention",
+        "QAttention",
+    }
+)
 _MATMUL = frozenset(
-    {"MatMul", "Gemm", "Einsum", "FusedMatMul", "TransposeMatMul", "FusedGemm", "MatMulInteger",
-     "QLinearMatMul", "QGemm", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
-     "QOrderedMatMul", "MatMulNBits"}
-)  # fmt: skip
+    {
+        "MatMul",
+        "Gemm",
+        "Einsum",
+        "FusedMatMul",
+        "TransposeMatMul",
+        "FusedGemm",
+        "MatMulInteger",
+        "QLinearMatMul",
+        "QGemm",
+        "DynamicQuantizeMatMul",
+        "MatMulIntegerToFloat",
+        "QOrderedMatMul",
+        "MatMulNBits",
+    }
+)
 _CONV = frozenset({"Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "FusedConv"})
 _SOFTMAX = frozenset({"Softmax", "LogSoftmax", "Hardmax", "QLinearSoftmax", "BiasSoftmax"})
 _REDUCTION = frozenset({"ArgMax", "ArgMin", "CumSum"})

@@ -46,22 +46,24 @@ class Fit:
 
 
 def _solve(rows: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
-    """The unique exact solution of an overdetermined system, or None (singular/inconsistent)."""
+    """The unique exact solution of an overdetermined system, or None (singular/inconsistent).
+
+    Gauss-Jordan elimination on exact fractions; every column needs a pivot (a unique
+    solution), and the rows left over must reduce to 0 = 0 (the extra points agree).
+    """
     k = len(rows[0])
     aug = [[*row, b] for row, b in zip(rows, rhs)]
-    pivot_row = 0
     for col in range(k):
-        pick = next((r for r in range(pivot_row, len(aug)) if aug[r][col] != 0), None)
+        pick = next((r for r in range(col, len(aug)) if aug[r][col] != 0), None)
         if pick is None:
             return None  # a column without pivot: not unique
-        aug[pivot_row], aug[pick] = aug[pick], aug[pivot_row]
-        lead = aug[pivot_row][col]
-        aug[pivot_row] = [v / lead for v in aug[pivot_row]]
+        aug[col], aug[pick] = aug[pick], aug[col]
+        lead = aug[col][col]
+        aug[col] = [v / lead for v in aug[col]]
         for r in range(len(aug)):
-            if r != pivot_row and aug[r][col] != 0:
+            if r != col and aug[r][col] != 0:
                 factor = aug[r][col]
-                aug[r] = [v - factor * p for v, p in zip(aug[r], aug[pivot_row])]
-        pivot_row += 1
+                aug[r] = [v - factor * p for v, p in zip(aug[r], aug[col])]
     if any(row[k] != 0 for row in aug[k:]):
         return None  # a point the fit does not reproduce
     return [aug[i][k] for i in range(k)]
@@ -80,9 +82,7 @@ class Fitter:
         self._monomials = self._basis(self.symbols, 3 if len(self.symbols) == 1 else 2)
 
     # -- candidate monomials -----------------------------------------------------------------
-    def _basis(
-        self, atoms: Sequence[Atom], degree: int
-    ) -> list[tuple[Poly, tuple[Fraction, ...]]]:
+    def _basis(self, atoms: Sequence[Atom], degree: int) -> list[tuple[Poly, tuple[Fraction, ...]]]:
         """Monomials of degree 1..``degree`` over ``atoms`` with their values at the points."""
         out = []
         for d in range(1, degree + 1):

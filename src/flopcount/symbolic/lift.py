@@ -158,15 +158,15 @@ class _Lifter:
         if shapes.count(ref.shape) == len(shapes):
             return ref, ""
         if shapes not in self._shapes:  # many tensors share a shape: lift each shape once
-            dims, reasons = [], []
+            lifted, reasons = [], []
             for axis in range(ref.rank):
                 dim, reason = self.dim(tuple(shape[axis] for shape in shapes))
-                dims.append(dim)
+                lifted.append(dim)
                 if reason:
                     reasons.append(f"dimension {axis}: {reason}")
-            self._shapes[shapes] = tuple(dims), "; ".join(reasons)
-        dims, reason = self._shapes[shapes]
-        where = f"{ref.name or 'a tensor'} {reason}" if reason else ""
+            self._shapes[shapes] = tuple(lifted), "; ".join(reasons)
+        dims, why = self._shapes[shapes]
+        where = f"{ref.name or 'a tensor'} {why}" if why else ""
         return TensorSpec(dims, ref.dtype, ref.name, ref.kind), where
 
     def attrs(self, nodes: Sequence[Node]) -> tuple[Mapping[str, Any], str]:

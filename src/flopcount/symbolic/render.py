@@ -22,8 +22,14 @@ __all__ = ["SCHEMA", "SymbolicView", "expr_text", "render_symbolic"]
 
 SCHEMA = "flopcount.symbolic/1"
 _HEAD = ("macs", "flops", "flops_exact", "bytes_read", "bytes_written")
-_LABEL = {"macs": "MACs", "flops": "FLOPs", "flops_exact": "exact FLOPs", "int_ops": "int ops",
-          "bytes_read": "bytes read", "bytes_written": "bytes written"}  # fmt: skip
+_LABEL = {
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "flops_exact": "exact FLOPs",
+    "int_ops": "int ops",
+    "bytes_read": "bytes read",
+    "bytes_written": "bytes written",
+}
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,15 @@ def _excluded(report: SymbolicReport) -> dict[str, int]:
 
 def to_dict(report: SymbolicReport, view: SymbolicView) -> dict[str, Any]:
     """The JSON document (``docs/formats.md``, schema ``flopcount.symbolic/1``)."""
+
     def aggregate(a: SymAggregate) -> dict[str, Any]:
-        return {"key": a.key, "nodes": a.nodes, **_cost_dict(a.cost), "not_symbolic":
-                a.not_symbolic, "unsupported": a.unsupported}  # fmt: skip
+        return {
+            "key": a.key,
+            "nodes": a.nodes,
+            **_cost_dict(a.cost),
+            "not_symbolic": a.not_symbolic,
+            "unsupported": a.unsupported,
+        }
 
     out: dict[str, Any] = {
         "schema": SCHEMA,
@@ -89,11 +101,19 @@ def to_dict(report: SymbolicReport, view: SymbolicView) -> dict[str, Any]:
         "scopes": [aggregate(a) for a in report.scope_tree(view.depth)],
         "excluded": _excluded(report),
         "not_symbolic": [
-            {"index": r.index, "op": r.op, "scope": r.scope, "fields": list(r.lost),
-             "reason": r.why} for r in report.not_symbolic
-        ],  # fmt: skip
-        "unsupported": [{"index": r.index, "op": r.op, "scope": r.scope, "reason": r.reason}
-                        for r in report.unsupported],  # fmt: skip
+            {
+                "index": r.index,
+                "op": r.op,
+                "scope": r.scope,
+                "fields": list(r.lost),
+                "reason": r.why,
+            }
+            for r in report.not_symbolic
+        ],
+        "unsupported": [
+            {"index": r.index, "op": r.op, "scope": r.scope, "reason": r.reason}
+            for r in report.unsupported
+        ],
         "notes": report.notes,
     }
     if _complete(report, view.at):
@@ -149,8 +169,10 @@ def _totals(report: SymbolicReport) -> list[str]:
     lines = ["Totals:", *("  " + line for line in _table(rows))]
     for name, rows_out in ((n, report.excluded(n)) for n in ("count", *_HEAD)):
         if rows_out:
-            lines.append(f"  ! {_LABEL.get(name, report.unit)} totals leave out "
-                         f"{len(rows_out)} node(s) that are not symbolic (listed below)")  # fmt: skip
+            lines.append(
+                f"  ! {_LABEL.get(name, report.unit)} totals leave out "
+                f"{len(rows_out)} node(s) that are not symbolic (listed below)"
+            )
     return lines
 
 
@@ -161,8 +183,10 @@ def _analysis(report: SymbolicReport, view: SymbolicView) -> list[str]:
         fixed = ", ".join(f"{k}={v}" for k, v in c["at"].items())
         others = f" ({fixed})" if fixed else ""
         found = f"{c['symbol']} >= {c['from']}" if c["from"] is not None else c["why"]
-        lines.append(f"Crossover: {c['above']} {report.unit} exceed {c['below']} "
-                     f"{report.unit} from {found}{others}")  # fmt: skip
+        lines.append(
+            f"Crossover: {c['above']} {report.unit} exceed {c['below']} "
+            f"{report.unit} from {found}{others}"
+        )
     return lines
 
 
@@ -174,8 +198,14 @@ def _grouped(report: SymbolicReport, view: SymbolicView) -> list[str]:
     rows = [[key, "nodes", "params", f"{report.unit}"]]
     for a in _groups(report, view):
         mark = " +?" if a.not_symbolic or a.unsupported else ""
-        rows.append([a.key or "(top level)", str(a.nodes), expr_text(a.params),
-                     expr_text(a.cost.count) + mark])  # fmt: skip
+        rows.append(
+            [
+                a.key or "(top level)",
+                str(a.nodes),
+                expr_text(a.params),
+                expr_text(a.cost.count) + mark,
+            ]
+        )
     title = "By op:" if view.by == "op" else f"By module (depth {view.depth}):"
     return [*lines, title, *("  " + line for line in _table(rows))]
 
@@ -188,17 +218,23 @@ def _at_lines(report: SymbolicReport, view: SymbolicView) -> list[str]:
     lines = ["", f"At {where}:"]
     for name in ("count", *_HEAD):
         unit = report.unit if name == "count" else _LABEL[name]
-        shown = format_bytes(values[name]) if name.startswith("bytes") else format_count(
-            values[name], unit.split()[-1] if name != "flops_exact" else "FLOPs")
-        lines.append(f"  {unit if name != 'count' else 'headline ' + unit}: "
-                     f"{values[name]:,} ({shown})")  # fmt: skip
+        shown = (
+            format_bytes(values[name])
+            if name.startswith("bytes")
+            else format_count(values[name], unit.split()[-1] if name != "flops_exact" else "FLOPs")
+        )
+        lines.append(
+            f"  {unit if name != 'count' else 'headline ' + unit}: {values[name]:,} ({shown})"
+        )
     if values["peak_activation_bytes"] is not None:
         peak = values["peak_activation_bytes"]
         lines.append(f"  peak activation bytes: {peak:,} ({format_bytes(peak)})")
     if values["below_samples"]:
-        lines.append(f"  ! {', '.join(values['below_samples'])} below the sampled sizes: the "
-                     "graph there was not seen (size 1 often lowers differently); check with a "
-                     "concrete analysis")  # fmt: skip
+        lines.append(
+            f"  ! {', '.join(values['below_samples'])} below the sampled sizes: the "
+            "graph there was not seen (size 1 often lowers differently); check with a "
+            "concrete analysis"
+        )
     return lines
 
 
@@ -206,8 +242,9 @@ def _sweep_lines(report: SymbolicReport, view: SymbolicView) -> list[str]:
     if not view.sweep:
         return []
     columns, table = report.sweep(*view.sweep, at=view.at)
-    rows = [columns] + [[str(row[0]), *(format_count(v, report.unit) for v in row[1:])]
-                        for row in table]  # fmt: skip
+    rows = [columns] + [
+        [str(row[0]), *(format_count(v, report.unit) for v in row[1:])] for row in table
+    ]
     fixed = ", ".join(f"{s}={view.at.get(s, 1)}" for s in report.symbols if s != columns[0])
     title = f"Sweep of {columns[0]} ({report.unit}{', ' + fixed if fixed else ''}):"
     return ["", title, *("  " + line for line in _table(rows))]
@@ -218,8 +255,9 @@ def _footer(report: SymbolicReport) -> list[str]:
     if report.not_symbolic:
         lines.append("Not symbolic (left out of the totals of the fields named):")
         for r in report.not_symbolic[:20]:
-            lines.append(f"  #{r.index} {r.op} in {r.scope or '(top level)'} "
-                         f"[{', '.join(r.lost)}]: {r.why}")  # fmt: skip
+            lines.append(
+                f"  #{r.index} {r.op} in {r.scope or '(top level)'} [{', '.join(r.lost)}]: {r.why}"
+            )
         if len(report.not_symbolic) > 20:
             lines.append(f"  ... and {len(report.not_symbolic) - 20} more")
     else:
@@ -231,8 +269,9 @@ def _footer(report: SymbolicReport) -> list[str]:
     return lines
 
 
-def render_symbolic(report: SymbolicReport, fmt: str = "table", view: SymbolicView | None = None
-                    ) -> str:  # fmt: skip
+def render_symbolic(
+    report: SymbolicReport, fmt: str = "table", view: SymbolicView | None = None
+) -> str:
     """``report`` as text (``table``) or JSON (``json``)."""
     view = view or SymbolicView()
     if fmt == "json":

@@ -162,8 +162,9 @@ class SymbolicReport:
     def below_samples(self, values: Mapping[str, int]) -> list[str]:
         """Symbols set below every sample value: the graph there was not seen (notably size 1,
         which frameworks often lower differently, eliding broadcast copies)."""
-        return [s for s, v in values.items() if s in self.symbols and
-                v < min(p[s] for p in self.points)]  # fmt: skip
+        return [
+            s for s, v in values.items() if s in self.symbols and v < min(p[s] for p in self.points)
+        ]
 
     def evaluate(self, poly: Poly, **values: int) -> int:
         """The exact value of ``poly`` with every symbol set (``seq=4096``)."""
@@ -200,9 +201,15 @@ class SymbolicReport:
             fixed = {s: (at or {}).get(s, 1) for s in self.symbols if s != symbol}
             value, why = crossover(attention, matmul, symbol, fixed)
             out.append(
-                {"symbol": symbol, "above": "attention", "below": "matmul", "at": fixed,
-                 "from": value, "why": why}
-            )  # fmt: skip
+                {
+                    "symbol": symbol,
+                    "above": "attention",
+                    "below": "matmul",
+                    "at": fixed,
+                    "from": value,
+                    "why": why,
+                }
+            )
         return out
 
     def sweep(

@@ -51,9 +51,7 @@ def _constrained(values: Sequence[int], maximum: int | None, step: int | None) -
     return out
 
 
-def default_values(
-    symbol: str, limits: Mapping[str, tuple[int | None, int | None]]
-) -> list[int]:
+def default_values(symbol: str, limits: Mapping[str, tuple[int | None, int | None]]) -> list[int]:
     """The sample values of ``symbol``, respecting a zoo model's maximum and multiple-of."""
     maximum, step = limits.get(symbol, (None, None))
     return _constrained(_sequence(symbol), maximum, step)

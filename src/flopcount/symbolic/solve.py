@@ -101,8 +101,10 @@ def _floor_free(poly: Poly) -> Poly:
     for mono, coef in poly.terms.items():
         term = Poly.const(coef)
         for atom, power in mono:
-            base = Poly.symbol(atom) if isinstance(atom, str) else _floor_free(atom.num).scale(
-                Fraction(1, atom.den)
+            base = (
+                Poly.symbol(atom)
+                if isinstance(atom, str)
+                else _floor_free(atom.num).scale(Fraction(1, atom.den))
             )
             term = term * base**power
         total = total + term

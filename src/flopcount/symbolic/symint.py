@@ -18,7 +18,7 @@ import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsIndex
 
 from flopcount.symbolic.expr import Poly
 
@@ -196,7 +196,7 @@ class SymInt(int):
     def __trunc__(self) -> SymInt:
         return self
 
-    def __round__(self, ndigits: int | None = None) -> SymInt:
+    def __round__(self, ndigits: SupportsIndex | None = None) -> SymInt:
         return self
 
 

@@ -41,8 +41,12 @@ def _concrete(node: Node, point: Mapping[str, int]) -> Node:
         return replace(t, shape=tuple(_value(d, point) for d in t.shape))
 
     attrs = {k: _value(v, point) for k, v in node.attrs.items()}
-    return replace(node, inputs=tuple(map(spec, node.inputs)),
-                   outputs=tuple(map(spec, node.outputs)), attrs=attrs)  # fmt: skip
+    return replace(
+        node,
+        inputs=tuple(map(spec, node.inputs)),
+        outputs=tuple(map(spec, node.outputs)),
+        attrs=attrs,
+    )
 
 
 def _matches(row: SymRow, point: Mapping[str, int], conv: Convention) -> bool:
@@ -97,16 +101,22 @@ def validity(
         seen.add(id(row.guards))  # rows of one distinct node share their guards
         for guard in row.guards:
             if len(guard.diff.symbols) > 1:
-                why.append(f"node #{row.index} ({row.op}) compares {guard}: checked at the "
-                           "sample points only")  # fmt: skip
+                why.append(
+                    f"node #{row.index} ({row.op}) compares {guard}: checked at the "
+                    "sample points only"
+                )
         for symbol in sorted({s for g in row.guards for s in g.diff.symbols}):
             lo, hi = _node_range(row, symbol, reference, upper[symbol], conv)
             old_lo, old_hi = ranges[symbol]
-            new = (max(old_lo, lo), old_hi if hi is None else hi if old_hi is None else
-                   min(old_hi, hi))  # fmt: skip
+            new = (
+                max(old_lo, lo),
+                old_hi if hi is None else hi if old_hi is None else min(old_hi, hi),
+            )
             if new != ranges[symbol]:
                 ranges[symbol] = new
                 bound = f">= {new[0]}" if new[1] is None else f"in [{new[0]}, {new[1]}]"
-                why.append(f"{symbol} {bound}: node #{row.index} ({row.op} in "
-                           f"{row.scope or '(top level)'}) is costed by another formula (or cannot exist) outside")  # fmt: skip
+                why.append(
+                    f"{symbol} {bound}: outside, node #{row.index} ({row.op} in "
+                    f"{row.scope or '(top level)'}) costs differently or cannot exist"
+                )
     return ranges, list(dict.fromkeys(why))
