@@ -119,11 +119,16 @@ def analyze_symbolic(
     ref = _reference(points)
     rows = node_rows(lifted.graph, graphs, points, lifted.bad, conv)
     numels = {n: as_poly(s.numel) for n, s in lifted.graph.parameters.items()}
-    peak, why = peak_candidates(lifted.graph, graphs, points)
+    peak, why = peak_candidates(lifted.graph, graphs, points, ref)
     upper = {s: max(256, 2 * max(p[s] for p in points)) for s in names}
     valid, limits = validity(rows, points[ref], upper, conv)
     notes = list(lifted.graph.notes)
     notes += [f"parameter {n}: {r}; its size is left out" for n, r in lifted.param_bad.items()]
+    notes += [
+        f"{model} takes {s} <= {maximum}; formulas beyond that extrapolate the architecture"
+        for s, (maximum, _) in source.limits.items()
+        if s in names and maximum is not None
+    ]
     graph = graphs[ref]
     return SymbolicReport(
         model=name or graph.name or type(model).__name__,

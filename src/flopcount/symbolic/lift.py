@@ -167,7 +167,7 @@ class _Lifter:
             self._shapes[shapes] = tuple(lifted), "; ".join(reasons)
         dims, why = self._shapes[shapes]
         where = f"{ref.name or 'a tensor'} {why}" if why else ""
-        return TensorSpec(dims, ref.dtype, ref.name, ref.kind), where
+        return _spec(dims, ref), where
 
     def attrs(self, nodes: Sequence[Node]) -> tuple[Mapping[str, Any], str]:
         changed = _changed_attrs(nodes)
@@ -197,6 +197,17 @@ class _Lifter:
                 reasons.append(reason)
             return type(values[self.ref])(out), "; ".join(r for r in reasons if r)
         return values[self.ref], f"takes the values {values} at the sample points"
+
+
+def _spec(dims: tuple[int, ...], ref: TensorSpec) -> TensorSpec:
+    """``ref`` with shape ``dims``, skipping `TensorSpec`'s validation: every dimension is a
+    value (or a `SymInt` of a value) of an already validated spec, and checking thousands of
+    them again would cost more than the rest of the lifting."""
+    spec = object.__new__(TensorSpec)
+    for name, value in (("shape", dims), ("dtype", ref.dtype), ("name", ref.name),
+                        ("kind", ref.kind)):  # fmt: skip
+        object.__setattr__(spec, name, value)
+    return spec
 
 
 def _changed_attrs(nodes: Sequence[Node]) -> dict[str, list[Any]]:
@@ -239,10 +250,11 @@ def lift(graphs: Sequence[Graph], points: Sequence[Point], ref: int) -> Lifted:
         node = nodes[ref]
         if reasons:
             lifted.bad[index] = "; ".join(reasons)
-        if any(s is not o for (s, _), o in zip(ins, node.inputs)) or attrs is not node.attrs:
-            node = replace(node, inputs=tuple(s for s, _ in ins), attrs=attrs)
-        if any(s is not o for (s, _), o in zip(outs, node.outputs)):
-            node = replace(node, outputs=tuple(s for s, _ in outs))
+        inputs, outputs = tuple(s for s, _ in ins), tuple(s for s, _ in outs)
+        same = all(a is b for a, b in zip((*inputs, *outputs), (*node.inputs, *node.outputs)))
+        if not same or attrs is not node.attrs:
+            node = Node(node.op, inputs, outputs, attrs, node.scope, node.name, node.domain,
+                        node.phase)  # fmt: skip
         nodes_out.append(node)
     lifted.ambiguous = any(f.ambiguous or f.poly is None for f in lifter.fits.values())
     parameters = {}
