@@ -94,6 +94,8 @@ def to_dict(report: SymbolicReport, view: SymbolicView) -> dict[str, Any]:
         "reference": report.reference,
         "total": _cost_dict(report.total),
         "peak_activation_bytes": _peak_text(report.peak_activation_bytes),
+        "valid": {s: list(r) for s, r in report.valid.items()},
+        "valid_why": report.valid_why,
         "leading_terms": {s: expr_text(p) for s, p in report.leading(report.total.count).items()},
         "crossovers": report.crossovers(view.at),
         "by_family": [aggregate(a) for a in report.by_family()],
@@ -152,10 +154,19 @@ def _header(report: SymbolicReport) -> list[str]:
     return [
         f"flopcount: {report.model} ({report.framework}), costs as exact formulas in {names}",
         f"Sampled at: {where}; every formula reproduces the concrete analysis at each point.",
-        f"Headline: {report.unit} ({report.convention} convention); 1 MAC = 2 FLOPs; "
-        "sizes are positive integers",
+        f"Headline: {report.unit} ({report.convention} convention); 1 MAC = 2 FLOPs",
+        f"Exact for: {_valid_text(report)}",
+        *(f"  because {why}" for why in report.valid_why),
         "",
     ]
+
+
+def _valid_text(report: SymbolicReport) -> str:
+    parts = []
+    for symbol in report.symbols:
+        lo, hi = report.valid.get(symbol, (1, None))
+        parts.append(f"{symbol} >= {lo}" if hi is None else f"{lo} <= {symbol} <= {hi}")
+    return ", ".join(parts)
 
 
 def _totals(report: SymbolicReport) -> list[str]:
@@ -216,16 +227,13 @@ def _at_lines(report: SymbolicReport, view: SymbolicView) -> list[str]:
     values = _evaluated(report, view.at)
     where = ", ".join(f"{k}={v}" for k, v in values["point"].items())
     lines = ["", f"At {where}:"]
-    for name in ("count", *_HEAD):
-        unit = report.unit if name == "count" else _LABEL[name]
-        shown = (
-            format_bytes(values[name])
-            if name.startswith("bytes")
-            else format_count(values[name], unit.split()[-1] if name != "flops_exact" else "FLOPs")
-        )
-        lines.append(
-            f"  {unit if name != 'count' else 'headline ' + unit}: {values[name]:,} ({shown})"
-        )
+    names = _HEAD if report.convention in ("flops", "macs") else ("count", *_HEAD)
+    for name in names:
+        label = f"{report.convention} {report.unit}" if name == "count" else _LABEL[name]
+        value = values[name]
+        unit = "MACs" if name == "macs" else "FLOPs"
+        shown = format_bytes(value) if name.startswith("bytes") else format_count(value, unit)
+        lines.append(f"  {label}: {value:,} ({shown})")
     if values["peak_activation_bytes"] is not None:
         peak = values["peak_activation_bytes"]
         lines.append(f"  peak activation bytes: {peak:,} ({format_bytes(peak)})")
