@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="bind a symbolic dimension (ONNX dim_param), e.g. --dim seq=128",
+        help="bind a symbolic dimension (ONNX dim_param), e.g. --dim seq=128; with --symbolic, "
+        "NAME=INPUT:AXIS binds a symbol to an input axis",
     )
     p.add_argument("--batch", type=_positive, help="batch size (zoo models)")
     p.add_argument("--seq", type=_positive, help="sequence length (zoo transformers)")

@@ -27,7 +27,9 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, Union
 
-__all__ = ["Atom", "Floor", "Poly", "Rational"]
+from flopcount.errors import MissingDependencyError
+
+__all__ = ["Atom", "Floor", "Poly", "Rational", "require_sympy", "sympy_symbol"]
 
 Rational = Union[int, Fraction]
 Atom = Union[str, "Floor"]
@@ -285,8 +287,7 @@ class Poly:
     # -- sympy -------------------------------------------------------------------------------
     def to_sympy(self) -> Any:
         """This polynomial as a sympy expression (positive integer symbols, `sympy.floor`)."""
-        import sympy
-
+        sympy = require_sympy()
         total = sympy.Integer(0)
         for mono, coef in self.sorted_terms():
             term = sympy.Rational(coef.numerator, coef.denominator)
@@ -325,17 +326,22 @@ def _mono_degree(mono: Monomial, symbol: str) -> int:
 
 def sympy_symbol(name: str) -> Any:
     """The sympy symbol of dimension ``name``: a positive integer."""
-    import sympy
+    return require_sympy().Symbol(name, integer=True, positive=True)
 
-    return sympy.Symbol(name, integer=True, positive=True)
+
+def require_sympy() -> Any:
+    """The sympy module, or `MissingDependencyError` naming the ``symbolic`` extra."""
+    try:
+        import sympy
+    except ImportError:
+        raise MissingDependencyError("sympy", "symbolic") from None
+    return sympy
 
 
 def _atom_sympy(atom: Atom) -> Any:
-    import sympy
-
     if isinstance(atom, str):
         return sympy_symbol(atom)
-    return sympy.floor(atom.num.to_sympy() / atom.den)
+    return require_sympy().floor(atom.num.to_sympy() / atom.den)
 
 
 def _floor_atom(rest: Poly, den: int) -> Poly:

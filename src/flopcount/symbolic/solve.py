@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
-from flopcount.symbolic.expr import Atom, Floor, Poly
+from flopcount.symbolic.expr import Atom, Floor, Poly, require_sympy, sympy_symbol
 from flopcount.symbolic.symint import Guard
 
 __all__ = ["compile_poly", "crossover", "guard_failures", "leading_terms"]
@@ -71,10 +71,7 @@ def crossover(
     checked by exact evaluation. Returns ``(None, why)`` when there is no such point or the
     difference holds floor terms.
     """
-    import sympy
-
-    from flopcount.symbolic.expr import sympy_symbol
-
+    sympy = require_sympy()
     diff = (above - below).partial(fixed)
     if diff.floors:
         return None, "the difference holds floor terms; use --sweep to compare"
