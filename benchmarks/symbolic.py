@@ -47,22 +47,27 @@ def main() -> None:
     for name in ("macs", "flops", "flops_exact", "bytes_read", "bytes_written"):
         assert report.evaluate(report.total.get(name), seq=4096) == getattr(check.total, name)
     concrete, symbolic = statistics.median(concrete_s), statistics.median(symbolic_s)
-    print(f"{MODEL}, seq symbolic ({len(report.points)} sample points: "
-          f"{[p['seq'] for p in report.points]})")
-    print(f"  concrete analysis (seq=4096):  {concrete:.2f} s  (runs: "
-          f"{', '.join(f'{s:.2f}' for s in concrete_s)})")
-    print(f"  symbolic analysis:             {symbolic:.2f} s  (runs: "
-          f"{', '.join(f'{s:.2f}' for s in symbolic_s)})")
+    print(
+        f"{MODEL}, seq symbolic ({len(report.points)} sample points: "
+        f"{[p['seq'] for p in report.points]})"
+    )
+    print(
+        f"  concrete analysis (seq=4096):  {concrete:.2f} s  (runs: "
+        f"{', '.join(f'{s:.2f}' for s in concrete_s)})"
+    )
+    print(
+        f"  symbolic analysis:             {symbolic:.2f} s  (runs: "
+        f"{', '.join(f'{s:.2f}' for s in symbolic_s)})"
+    )
     print(f"  ratio: {symbolic / concrete:.2f}x  (target <= 3x)")
     print(f"  FLOPs(seq) = {report.sympy(report.total.flops)}")
 
     evaluate = report.evaluator(report.total.flops)
     seconds, values = _timed(lambda: [evaluate(seq=n) for n in range(1, 1001)])
-    assert values[4095 - 1000 :] == [] and values[-1] == report.evaluate(
-        report.total.flops, seq=1000
+    assert values[-1] == report.evaluate(report.total.flops, seq=1000)  # exact, as evaluate
+    print(
+        f"  exact evaluation at 1,000 points (seq = 1..1000): {seconds * 1e3:.2f} ms (target < 1 s)"
     )
-    print(f"  exact evaluation at 1,000 points (seq = 1..1000): {seconds * 1e3:.2f} ms "
-          "(target < 1 s)")
     sympy_expr = report.sympy(report.total.flops)
     import sympy
 
