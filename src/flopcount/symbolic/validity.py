@@ -18,8 +18,9 @@ from flopcount.analysis.core import node_cost
 from flopcount.costs.conventions import Convention
 from flopcount.ir import Node, TensorSpec
 from flopcount.symbolic.costs import FIELDS, SymRow, values_of
+from flopcount.symbolic.expr import Floor
 from flopcount.symbolic.solve import guard_failures
-from flopcount.symbolic.symint import SymInt
+from flopcount.symbolic.symint import Guard, SymInt
 
 __all__ = ["Range", "validity"]
 
@@ -84,6 +85,61 @@ def _node_range(
     return lo, (None if hi == upper and not for_good else hi)
 
 
+def _first_positive(floor: Floor, limit: int = 1 << 16) -> int | None:
+    """The smallest size from which a one-symbol floor with nonnegative numerator coefficients
+    (canonical floors have them) is >= 1; it never decreases after."""
+    (symbol,) = floor.symbols
+    for n in range(1, limit):
+        if floor.evaluate({symbol: n}) >= 1:
+            return n
+    return None
+
+
+def _definite_bounds(guard: Guard) -> dict[str, int] | None:
+    """Lower bounds on the sizes that make a several-symbol guard hold, or None.
+
+    Applies when every coefficient of the difference has one sign: for positive sizes the
+    difference then has that sign or is 0, and is 0 only when each of its terms has a zero
+    floor. Sizes at which every floor of one term is >= 1 are sufficient (for a one-term
+    difference, also necessary); a term without floors makes the guard hold everywhere.
+    """
+    signs = {c > 0 for c in guard.diff.terms.values()}
+    if len(signs) != 1 or not guard.holds(1 if signs.pop() else -1):
+        return None
+    if guard.holds(0):
+        return {}
+    best: dict[str, int] | None = None
+    for mono in guard.diff.terms:
+        bounds: dict[str, int] = {}
+        for atom, _ in mono:
+            if isinstance(atom, Floor):
+                if len(atom.symbols) != 1:
+                    break
+                first = _first_positive(atom)
+                if first is None:
+                    break
+                (symbol,) = atom.symbols
+                bounds[symbol] = max(bounds.get(symbol, 1), first)
+        else:
+            if best is None or sum(bounds.values()) < sum(best.values()):
+                best = bounds
+    return best
+
+
+def _tighten(ranges: dict[str, Range], symbol: str, lo: int, hi: int | None) -> bool:
+    old_lo, old_hi = ranges[symbol]
+    new = (max(old_lo, lo), old_hi if hi is None else hi if old_hi is None else min(old_hi, hi))
+    changed = new != ranges[symbol]
+    ranges[symbol] = new
+    return changed
+
+
+def _bound_text(symbol: str, valid: Range) -> str:
+    return (
+        f"{symbol} >= {valid[0]}" if valid[1] is None else f"{symbol} in [{valid[0]}, {valid[1]}]"
+    )
+
+
 def validity(
     rows: Sequence[SymRow],
     reference: Mapping[str, int],
@@ -94,29 +150,28 @@ def validity(
     and the reasons for each bound."""
     ranges: dict[str, Range] = {s: (1, None) for s in reference}
     why: list[str] = []
+    unchecked: list[str] = []
     seen: set[int] = set()
     for row in rows:
         if not row.guards or id(row.guards) in seen:
             continue
         seen.add(id(row.guards))  # rows of one distinct node share their guards
-        for guard in row.guards:
-            if len(guard.diff.symbols) > 1:
-                why.append(
-                    f"node #{row.index} ({row.op}) compares {guard}: checked at the "
-                    "sample points only"
-                )
+        where = f"node #{row.index} ({row.op} in {row.scope or '(top level)'})"
+        for guard in (g for g in row.guards if len(g.diff.symbols) > 1):
+            bounds = _definite_bounds(guard)
+            if bounds is None:
+                unchecked.append(f"{where} compares {guard}")
+            for symbol, lo in (bounds or {}).items():
+                if _tighten(ranges, symbol, lo, None):
+                    why.append(f"{_bound_text(symbol, ranges[symbol])}: {where} compares {guard}")
         for symbol in sorted({s for g in row.guards for s in g.diff.symbols}):
             lo, hi = _node_range(row, symbol, reference, upper[symbol], conv)
-            old_lo, old_hi = ranges[symbol]
-            new = (
-                max(old_lo, lo),
-                old_hi if hi is None else hi if old_hi is None else min(old_hi, hi),
-            )
-            if new != ranges[symbol]:
-                ranges[symbol] = new
-                bound = f">= {new[0]}" if new[1] is None else f"in [{new[0]}, {new[1]}]"
+            if _tighten(ranges, symbol, lo, hi):
                 why.append(
-                    f"{symbol} {bound}: outside, node #{row.index} ({row.op} in "
-                    f"{row.scope or '(top level)'}) costs differently or cannot exist"
+                    f"{_bound_text(symbol, ranges[symbol])}: outside, {where} costs differently "
+                    "or cannot exist"
                 )
+    if unchecked:
+        more = f" (and {len(unchecked) - 2} more)" if len(unchecked) > 2 else ""
+        why.append(f"checked at the sample points only: {'; '.join(unchecked[:2])}{more}")
     return ranges, list(dict.fromkeys(why))
