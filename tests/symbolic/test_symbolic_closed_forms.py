@@ -70,3 +70,15 @@ def test_batch_is_linear_and_params_are_numbers() -> None:
     params = sum(p.numel() for p in block.parameters())
     assert report.params == Poly.const(params)
     assert torch.zeros(1).numel() == 1  # torch imported for the module's parameters
+
+
+def test_guards_on_batch_and_image_size_together() -> None:
+    # "is this optional input absent?" checks compare B * C * F**2 with 0: every coefficient
+    # is positive, so they hold wherever the floor F is >= 1 (no sample-only caveat)
+    report = analyze_symbolic(
+        StridedCNN(), (2, 3, 64, 64), symbols={"B": "x:0", "H": ["x:2", "x:3"]}
+    )
+    assert report.valid == {"B": (1, None), "H": (9, None)}
+    assert not any("sample points only" in why for why in report.valid_why)
+    concrete = flopcount.analyze(StridedCNN(), (3, 3, 40, 40))
+    assert report.evaluate(report.total.flops, B=3, H=40) == concrete.total.flops

@@ -18,7 +18,7 @@ from flopcount.analysis.core import node_cost
 from flopcount.costs.conventions import Convention
 from flopcount.ir import Node, TensorSpec
 from flopcount.symbolic.costs import FIELDS, SymRow, values_of
-from flopcount.symbolic.expr import Floor
+from flopcount.symbolic.expr import Floor, require_sympy
 from flopcount.symbolic.solve import guard_failures
 from flopcount.symbolic.symint import Guard, SymInt
 
@@ -126,9 +126,51 @@ def _definite_bounds(guard: Guard) -> dict[str, int] | None:
     return best
 
 
+def _factor_runs(
+    guard: Guard, reference: Mapping[str, int], upper: Mapping[str, int]
+) -> dict[str, Range] | None:
+    """Sizes where a several-symbol guard surely holds, from the factors of its difference.
+
+    sympy's ``factor_list`` splits the difference into factors of one symbol each (floors
+    kept as they are), e.g. ``16*B*(F - 1)**2``. Where every factor keeps the sign it has at
+    the reference point, the product does, and so does the comparison: per symbol, the run of
+    sizes around the reference where its factors keep their signs (exact when the difference
+    is a single term of one symbol per factor, sufficient otherwise). None when a factor
+    holds several symbols or the reference difference is 0.
+    """
+    sympy = require_sympy()
+    _, factors = sympy.factor_list(guard.diff.to_sympy())
+    runs: dict[str, Range] = {}
+    for factor, _ in factors:
+        names = {str(x) for x in factor.free_symbols}
+        if len(names) != 1:
+            return None
+        (name,) = names
+        function = sympy.lambdify(next(iter(factor.free_symbols)), factor, "math")
+        signs = [_sign(function(n)) for n in range(1, upper[name] + 1)]
+        ref = _sign(function(reference[name]))
+        if ref == 0:
+            return None
+        lo = hi = reference[name]
+        while lo > 1 and signs[lo - 2] == ref:
+            lo -= 1
+        while hi < upper[name] and signs[hi] == ref:
+            hi += 1
+        runs[name] = _intersect(runs.get(name, (1, None)), (lo, None if hi == upper[name] else hi))
+    return runs
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+def _intersect(a: Range, b: Range) -> Range:
+    hi = a[1] if b[1] is None else b[1] if a[1] is None else min(a[1], b[1])
+    return max(a[0], b[0]), hi
+
+
 def _tighten(ranges: dict[str, Range], symbol: str, lo: int, hi: int | None) -> bool:
-    old_lo, old_hi = ranges[symbol]
-    new = (max(old_lo, lo), old_hi if hi is None else hi if old_hi is None else min(old_hi, hi))
+    new = _intersect(ranges[symbol], (lo, hi))
     changed = new != ranges[symbol]
     ranges[symbol] = new
     return changed
@@ -159,10 +201,15 @@ def validity(
         where = f"node #{row.index} ({row.op} in {row.scope or '(top level)'})"
         for guard in (g for g in row.guards if len(g.diff.symbols) > 1):
             bounds = _definite_bounds(guard)
-            if bounds is None:
+            runs: dict[str, Range] | None = None
+            if bounds is not None:
+                runs = {symbol: (lo, None) for symbol, lo in bounds.items()}
+            else:
+                runs = _factor_runs(guard, reference, upper)
+            if runs is None:
                 unchecked.append(f"{where} compares {guard}")
-            for symbol, lo in (bounds or {}).items():
-                if _tighten(ranges, symbol, lo, None):
+            for symbol, (lo, hi) in (runs or {}).items():
+                if _tighten(ranges, symbol, lo, hi):
                     why.append(f"{_bound_text(symbol, ranges[symbol])}: {where} compares {guard}")
         for symbol in sorted({s for g in row.guards for s in g.diff.symbols}):
             lo, hi = _node_range(row, symbol, reference, upper[symbol], conv)
