@@ -7,6 +7,8 @@
 FLOPs is work (a count of floating-point operations); FLOP/s is speed. One MAC = 2 FLOPs.
 """
 
+from typing import Any
+
 from flopcount import errors
 from flopcount.api import analyze
 from flopcount.costs import Cost
@@ -15,4 +17,23 @@ from flopcount.report import Report, View, render
 
 __version__ = "0.1.0"
 
-__all__ = ["Cost", "FlopcountError", "Report", "View", "__version__", "analyze", "errors", "render"]
+__all__ = [
+    "Cost",
+    "FlopcountError",
+    "Report",
+    "View",
+    "__version__",
+    "analyze",
+    "analyze_symbolic",
+    "errors",
+    "render",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """``flopcount.analyze_symbolic`` is imported on first use (`flopcount.symbolic`)."""
+    if name == "analyze_symbolic":
+        from flopcount.symbolic import analyze_symbolic
+
+        return analyze_symbolic
+    raise AttributeError(f"module 'flopcount' has no attribute {name!r}")

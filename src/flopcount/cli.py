@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="bind a symbolic dimension (ONNX dim_param), e.g. --dim seq=128",
+        help="bind a symbolic dimension (ONNX dim_param), e.g. --dim seq=128; with --symbolic, "
+        "NAME=INPUT:AXIS binds a symbol to an input axis",
     )
     p.add_argument("--batch", type=_positive, help="batch size (zoo models)")
     p.add_argument("--seq", type=_positive, help="sequence length (zoo transformers)")
@@ -107,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", help="peak FLOP/s to use with --hardware: fp32, bf16, fp16, ...")
     p.add_argument("--roofline-preset", help="roofline refinements: none, eager-gpu, graph-gpu")
     p.add_argument("--plot", type=Path, help="write breakdown and roofline charts (.png/.svg)")
+    # -- symbolic analysis (flopcount.symbolic, docs/symbolic.md) --
+    p.add_argument(
+        "--symbolic",
+        metavar="NAMES",
+        help="costs as exact formulas in these dimensions, e.g. seq or batch,seq; bind a "
+        "non-zoo model's symbol with --dim NAME=INPUT:AXIS",
+    )
+    p.add_argument(
+        "--at", action="append", default=[], metavar="NAME=VALUE", help="--symbolic: evaluate"
+    )
+    p.add_argument(
+        "--sweep", metavar="NAME=LO..HI", help="--symbolic: cost per op family at powers of 2"
+    )
     p.add_argument("--list-zoo", action="store_true", help="list the built-in models")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -135,6 +149,12 @@ def _run(args: argparse.Namespace) -> tuple[str, UnsupportedOpError | None]:
             positional.append(shape)
     if positional and named:
         raise UsageError("give every --input-shape with a NAME= or none of them")
+    if args.symbolic:
+        from flopcount.symbolic.cli import run_symbolic
+
+        return run_symbolic(args, named or positional or None)
+    if args.at or args.sweep:
+        raise UsageError("--at and --sweep evaluate symbolic formulas: add --symbolic NAMES")
     report = analyze(
         args.model,
         convention=args.convention,
