@@ -12,7 +12,8 @@ wrong (the parameter, node, op, scope or shape) and what to do about it::
     ├── FrontendError        a frontend could not lower a model into the IR
     │   └── MissingDependencyError   an optional framework is not installed
     ├── UnsupportedOpError   --strict: the model contains ops that cannot be costed
-    └── HardwareError        an unknown device name or a malformed hardware profile
+    ├── HardwareError        an unknown device name or a malformed hardware profile
+    └── SymbolicError        a symbolic analysis cannot be done as asked
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "ModelLoadError",
     "RegistryError",
     "ShapeError",
+    "SymbolicError",
     "UnsupportedOpError",
 ]
 
@@ -80,3 +82,8 @@ class UnsupportedOpError(FlopcountError):
 
 class HardwareError(FlopcountError, ValueError):
     """An unknown device name or a malformed hardware profile."""
+
+
+class SymbolicError(FlopcountError, ValueError):
+    """A symbolic analysis cannot be done as asked: an unknown dimension name, incompatible
+    bindings, or a model whose structure (control flow) depends on a symbol."""

@@ -55,7 +55,7 @@ def _require(module: str, extra: str) -> Any:
 
 def _lower_torch(model: Any, inputs: tuple[Any, ...], opts: LoadOptions) -> Graph:
     _require("torch", "torch")
-    from flopcount.frontends import torch as torch_frontend
+    from flopcount.frontends.torch import lower as torch_lower
 
     if not inputs:
         inputs = tuple(opts.input_shapes)
@@ -64,21 +64,21 @@ def _lower_torch(model: Any, inputs: tuple[Any, ...], opts: LoadOptions) -> Grap
             f"{type(model).__name__} needs example inputs: pass tensors or shapes to analyze(), "
             "or --input-shape 1x3x224x224 on the command line"
         )
-    return torch_frontend.lower(model, *inputs, training=opts.training)
+    return torch_lower(model, *inputs, training=opts.training)
 
 
 def _lower_onnx(model: Any, opts: LoadOptions) -> Graph:
     _require("onnx", "onnx")
-    from flopcount.frontends import onnx as onnx_frontend
+    from flopcount.frontends.onnx import lower as onnx_lower
 
     shapes: Any = opts.named_shapes or opts.input_shapes or None
-    return onnx_frontend.lower(model, input_shapes=shapes, dims=opts.dims or None)
+    return onnx_lower(model, input_shapes=shapes, dims=opts.dims or None)
 
 
 def _lower_tf(model: Any, opts: LoadOptions) -> Graph:
-    from flopcount.frontends import tensorflow as tf_frontend
+    from flopcount.frontends.tensorflow import lower as tf_lower
 
-    return tf_frontend.lower(
+    return tf_lower(
         model,
         input_shapes=opts.named_shapes or None,
         outputs=opts.outputs,

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flopcount.errors import FlopcountError
+from flopcount.errors import SymbolicError
 from flopcount.frontends.load import LoadOptions, lower
 from flopcount.ir import Graph, TensorSpec
 
@@ -30,11 +30,6 @@ __all__ = ["AxisRef", "Source", "SymbolicError", "make_source", "parse_axis"]
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
 _AXIS = re.compile(r"^(?P<target>[^:]+):(?P<axis>-?\d+)$")
 _SPEC_OPTIONS = {"torchvision": ("batch", "image_size"), "timm": ("batch", "image_size")}
-
-
-class SymbolicError(FlopcountError, ValueError):
-    """A symbolic analysis cannot be done as asked: an unknown dimension name, incompatible
-    bindings, or a model whose structure (control flow) depends on a symbol."""
 
 
 @dataclass(frozen=True)
