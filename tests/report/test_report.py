@@ -128,3 +128,17 @@ def test_repeat_attribute_multiplies_a_loop_body() -> None:
     body = Node("MatMul", (x, w), (TensorSpec((2, 5), "float32", "y"),), {"repeat": 7})
     report = analyze_graph(Graph(nodes=[body], parameters={"w": w}))
     assert report.total.macs == 7 * 2 * 3 * 5  # trip count x M*K*N
+
+
+def test_json_memory_and_roofline(tiny_graph: Graph) -> None:
+    doc = json.loads(render(analyze_graph(tiny_graph), "json"))
+    assert doc["memory"]["param_bytes"] == 4 * PARAMS  # float32
+    assert doc["memory"]["param_bytes_by_dtype"] == {"float32": 4 * PARAMS}
+    assert doc["roofline"] is None  # no --hardware
+    doc = json.loads(render(analyze_graph(tiny_graph, hardware="h100", dtype="fp32"), "json"))
+    roof = doc["roofline"]
+    assert roof["hardware"] == "NVIDIA H100 SXM" and len(roof["nodes"]) == 5
+    conv = roof["nodes"][0]
+    conv_bytes = doc["nodes"][0]["bytes_read"] + doc["nodes"][0]["bytes_written"]
+    assert conv["intensity"] == pytest.approx(CONV_FLOPS / conv_bytes)  # FLOPs per byte
+    assert roof["total_time_s"] == pytest.approx(sum(n["time_s"] for n in roof["nodes"]))
