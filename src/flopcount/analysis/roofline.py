@@ -16,15 +16,19 @@ Refinements live in `RooflineOptions`, each off by default and switchable on its
 per-op compute efficiency (fraction of peak an op reaches), a memory efficiency, a fixed
 per-kernel launch overhead, and a cache-fit rule for producer -> consumer hand-offs; `PRESETS`
 names the combinations that were checked against measured op times (``docs/hardware.md``).
+The ``cpu-eager`` preset reads its numbers from a calibrated hardware profile
+(`flopcount.analysis.calibrate`; ``docs/roofline-validation.md``): per-op overhead, GEMM
+efficiency by the smallest GEMM dimension, conv factors, depthwise and cache bandwidths.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from flopcount.analysis.calibrate import Calibration, interpolate_log2
 from flopcount.analysis.hardware import Hardware, dtype_key
 from flopcount.costs import Cost
 from flopcount.errors import HardwareError
@@ -32,12 +36,16 @@ from flopcount.ir import Node
 
 __all__ = [
     "PRESETS",
+    "VIEW_OPS",
     "RooflineOptions",
     "RooflineResult",
     "RooflineRow",
+    "gemm_dims",
     "get_preset",
+    "is_depthwise",
     "node_dtype",
     "roofline",
+    "with_calibration",
 ]
 
 Bound = Literal["compute", "memory", "none"]
@@ -57,6 +65,16 @@ class RooflineOptions:
       2019; 10.8 us per eager PyTorch op and 0.9 us under graph replay measured on an H200).
     - ``cache_bytes``: when the activations a node reads from the node just before it total at
       most this many bytes, they are read from cache, not from DRAM (0 = off).
+    - ``op_overhead_s``: op -> overhead replacing ``launch_overhead_s`` for that op.
+    - ``view_ops``: ops the framework runs as views (no data moved, no kernel): zero time.
+    - ``gemm_efficiency``: (smallest GEMM dimension, fraction of peak) points for Conv, Gemm,
+      MatMul and attention (`gemm_dims`), interpolated in log2; multiplies the op efficiency.
+    - ``conv_factor``: ``pointwise`` (1x1) / ``spatial`` (larger kernel) -> a conv's efficiency
+      relative to a GEMM of the same implicit-GEMM dimensions.
+    - ``depthwise_bandwidth``: bytes/s at which depthwise convs move their bytes (0 = off).
+    - ``bandwidth_curve``: (working-set bytes, bytes/s) points replacing the device bandwidth:
+      a node whose bytes read + written fit a cache streams at that cache's rate.
+    - ``calibrated``: fill the five above from the hardware profile's ``cal_*`` entries.
     """
 
     compute_efficiency: Mapping[str, float] = field(default_factory=dict)
@@ -64,18 +82,35 @@ class RooflineOptions:
     memory_efficiency: float = 1.0
     launch_overhead_s: float = 0.0
     cache_bytes: int = 0
+    op_overhead_s: Mapping[str, float] = field(default_factory=dict)
+    view_ops: frozenset[str] = frozenset()
+    gemm_efficiency: tuple[tuple[float, float], ...] = ()
+    conv_factor: Mapping[str, float] = field(default_factory=dict)
+    depthwise_bandwidth: float = 0.0
+    bandwidth_curve: tuple[tuple[float, float], ...] = ()
+    calibrated: bool = False
 
     def __post_init__(self) -> None:
         fractions = {"default_compute_efficiency": self.default_compute_efficiency,
                      "memory_efficiency": self.memory_efficiency,
                      **{f"compute_efficiency[{op!r}]": v
-                        for op, v in self.compute_efficiency.items()}}  # fmt: skip
+                        for op, v in self.compute_efficiency.items()},
+                     **{f"conv_factor[{k!r}]": v for k, v in self.conv_factor.items()},
+                     **{f"gemm_efficiency at {d}": e for d, e in self.gemm_efficiency}}  # fmt: skip
         for what, value in fractions.items():
             if not 0 < value <= 1:
                 raise HardwareError(f"roofline option {what} must be in (0, 1], got {value!r}")
-        if self.launch_overhead_s < 0 or self.cache_bytes < 0:
-            raise HardwareError("roofline launch_overhead_s and cache_bytes must be >= 0")
+        rates = [self.depthwise_bandwidth, *(b for _, b in self.bandwidth_curve)]
+        overheads = [self.launch_overhead_s, *self.op_overhead_s.values()]
+        if min(overheads) < 0 or self.cache_bytes < 0 or min(rates) < 0:
+            raise HardwareError("roofline overheads, cache_bytes and bandwidths must be >= 0")
 
+
+# Ops eager PyTorch runs as views of their input (aten.view/permute/squeeze/unsqueeze/expand/
+# slice return aliases; PyTorch docs, "Tensor Views"): no kernel, no bytes moved.
+VIEW_OPS = frozenset(
+    {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Expand", "Slice"}
+)
 
 # Presets measured on an NVIDIA H200 (PyTorch 2.11, CUDA 13; docs/hardware.md, "Validation"):
 # bf16 GEMM reached 787.5 of 989.4 TFLOP/s (0.80), a device copy 4.26 of 4.8 TB/s (0.89);
@@ -91,6 +126,8 @@ PRESETS: dict[str, RooflineOptions] = {
     "graph-gpu": RooflineOptions(
         default_compute_efficiency=0.8, memory_efficiency=0.9, launch_overhead_s=1e-6
     ),
+    # Eager PyTorch on a CPU: every number from the profile's calibration (calibrate.py).
+    "cpu-eager": RooflineOptions(calibrated=True, view_ops=VIEW_OPS),
 }
 
 
@@ -115,6 +152,7 @@ class RooflineRow:
     compute_time_s: float = 0.0
     memory_time_s: float = 0.0
     dtype: str = ""
+    overhead_s: float = 0.0  # launch/dispatch overhead included in time_s
 
 
 @dataclass(frozen=True)
@@ -168,21 +206,109 @@ def _intensity(flops: int, nbytes: int) -> float:
     return math.inf if flops else 0.0
 
 
+def gemm_dims(node: Node) -> tuple[int, int, int] | None:
+    """Implicit-GEMM ``(M, N, K)`` of one contraction node (per batch entry), else None.
+
+    Conv: M = N_batch * prod(out spatial), N = C_out / group, K = C_in / group * prod(kernel);
+    Gemm: A (M, K) and B (K, N) after transA/transB; MatMul: A (..., M, K) @ B (..., K, N),
+    1-D operands as M = 1 or N = 1; attention: Q (..., T_q, d) K^T: M = T_q, N = T_k, K = d.
+    """
+    shapes = [t.shape for t in node.inputs]
+    if node.op == "Conv" and len(shapes) >= 2 and node.outputs:
+        out, weight = node.outputs[0].shape, shapes[1]
+        n = weight[0] // int(node.attrs.get("group", 1))
+        return math.prod(out[:1] + out[2:]), n, math.prod(weight[1:])
+    if node.op == "Gemm" and len(shapes) >= 2:
+        (m, k) = shapes[0][::-1] if node.attrs.get("transA") else shapes[0]
+        n = shapes[1][0] if node.attrs.get("transB") else shapes[1][-1]
+        return m, n, k
+    if node.op == "MatMul" and len(shapes) >= 2:
+        a, b = shapes[0], shapes[1]
+        m = (math.prod(a[:-1]) if len(b) <= 2 else a[-2]) if len(a) >= 2 else 1
+        return m, (b[-1] if len(b) >= 2 else 1), a[-1]
+    if node.op == "ScaledDotProductAttention" and len(shapes) >= 2:
+        return shapes[0][-2], shapes[1][-2], shapes[0][-1]
+    return None
+
+
+def is_depthwise(node: Node) -> bool:
+    """A Conv with one input channel per group (``group`` > 1, W of shape (C_out, 1, ...))."""
+    group = int(node.attrs.get("group", 1))
+    return node.op == "Conv" and group > 1 and len(node.inputs) > 1 and node.inputs[1].shape[1] == 1
+
+
+def _efficiency(node: Node, options: RooflineOptions) -> float:
+    """Fraction of peak: the op's efficiency x GEMM-shape efficiency x conv-kernel factor."""
+    efficiency = options.compute_efficiency.get(node.op, options.default_compute_efficiency)
+    if is_depthwise(node):
+        return efficiency  # not a GEMM: see depthwise_bandwidth
+    dims = gemm_dims(node) if options.gemm_efficiency else None
+    if dims:
+        efficiency *= interpolate_log2(options.gemm_efficiency, max(min(dims), 1))
+    if node.op == "Conv" and options.conv_factor:
+        pointwise = all(k == 1 for k in node.inputs[1].shape[2:])
+        efficiency *= options.conv_factor.get("pointwise" if pointwise else "spatial", 1.0)
+    return efficiency
+
+
+def _bandwidth(node: Node, nbytes: int, hardware: Hardware, options: RooflineOptions) -> float:
+    """Bytes/s for ``node``: depthwise rate, cache-curve rate at its working set, or DRAM."""
+    if options.depthwise_bandwidth and is_depthwise(node):
+        return options.depthwise_bandwidth
+    if options.bandwidth_curve and nbytes:
+        return interpolate_log2(options.bandwidth_curve, nbytes) * options.memory_efficiency
+    return hardware.memory_bandwidth * options.memory_efficiency
+
+
 def _row(
     index: int, node: Node, cost: Cost, key: str, hardware: Hardware,
     options: RooflineOptions, cached: int,
 ) -> RooflineRow:  # fmt: skip
-    efficiency = options.compute_efficiency.get(node.op, options.default_compute_efficiency)
+    nbytes = max(cost.bytes_total - min(cached, cost.bytes_read), 0)
+    intensity = _intensity(cost.flops, nbytes)
+    if node.op in options.view_ops:
+        return RooflineRow(index, 0.0, "none", intensity, dtype=key)
+    efficiency = _efficiency(node, options)
     compute = cost.flops / (_peak(hardware, key, node, index) * efficiency) if cost.flops else 0.0
     if cost.int_ops:
         compute += cost.int_ops / (_peak(hardware, "int8", node, index) * efficiency)
-    nbytes = max(cost.bytes_total - min(cached, cost.bytes_read), 0)
-    memory = nbytes / (hardware.memory_bandwidth * options.memory_efficiency)
+    memory = nbytes / _bandwidth(node, nbytes, hardware, options)
     time = max(compute, memory)
     bound: Bound = "none" if time == 0 else ("compute" if compute >= memory else "memory")
-    if time > 0:
-        time += options.launch_overhead_s
-    return RooflineRow(index, time, bound, _intensity(cost.flops, nbytes), compute, memory, key)
+    overhead = options.op_overhead_s.get(node.op, options.launch_overhead_s) if time > 0 else 0.0
+    return RooflineRow(index, time + overhead, bound, intensity, compute, memory, key, overhead)
+
+
+# Calibration overhead families (calibrate.py) -> the IR ops each one stands for.
+_OVERHEAD_OPS = {
+    "conv": ("Conv", "ConvTranspose"),
+    "linear": ("Gemm", "MatMul"),
+    "norm": ("BatchNormalization", "LayerNormalization", "GroupNormalization",
+             "InstanceNormalization"),
+}  # fmt: skip
+
+
+def with_calibration(options: RooflineOptions, hardware: Hardware) -> RooflineOptions:
+    """``options`` with ``calibrated`` resolved from ``hardware``'s ``cal_*`` entries.
+
+    Fields set explicitly in ``options`` win over the calibration. A profile without a
+    calibration raises `HardwareError` saying how to make one.
+    """
+    if not options.calibrated:
+        return options
+    cal = Calibration.from_measured(hardware.measured, where=f"hardware {hardware.name!r}")
+    per_op = {op: cal.overhead_s[family] for family, ops in _OVERHEAD_OPS.items()
+              if family in cal.overhead_s for op in ops}  # fmt: skip
+    return replace(
+        options,
+        calibrated=False,
+        launch_overhead_s=options.launch_overhead_s or cal.overhead_s.get("elementwise", 0.0),
+        op_overhead_s={**per_op, **options.op_overhead_s},
+        gemm_efficiency=options.gemm_efficiency or cal.gemm_efficiency,
+        conv_factor={**cal.conv_factor, **options.conv_factor},
+        depthwise_bandwidth=options.depthwise_bandwidth or cal.depthwise_bandwidth,
+        bandwidth_curve=options.bandwidth_curve or cal.bandwidth,
+    )
 
 
 def _dominant_dtype(pairs: Sequence[tuple[Node, Cost]], keys: list[str], hw: Hardware) -> str:
@@ -207,7 +333,7 @@ def roofline(
     each node uses `node_dtype`. A node whose dtype has no peak on the device raises
     `HardwareError` naming the node; nodes with no FLOPs and no bytes take zero time.
     """
-    options = options or RooflineOptions()
+    options = with_calibration(options or RooflineOptions(), hardware)
     forced = dtype_key(dtype) if dtype is not None else None
     keys = [forced or node_dtype(node) for node, _ in pairs]
     rows, previous = [], None
@@ -216,7 +342,6 @@ def roofline(
         rows.append(_row(index, node, cost, key, hardware, options, cached))
         previous = node
     ridge_dtype = forced or _dominant_dtype(pairs, keys, hardware)
-    working = [r for r in rows if r.time_s > 0]
     return RooflineResult(
         rows=rows,
         total_time_s=sum(r.time_s for r in rows),
@@ -225,5 +350,5 @@ def roofline(
         ridge_point=hardware.ridge_point(ridge_dtype),
         hardware=hardware.name,
         dtype=ridge_dtype,
-        overhead_time_s=options.launch_overhead_s * len(working),
+        overhead_time_s=sum(r.overhead_s for r in rows),
     )

@@ -1,0 +1,362 @@
+"""Predict, then measure, eager PyTorch latency per layer and per model (issue 6 validation).
+
+For each zoo model and batch size this script analyses the model once with flopcount (shapes
+only), predicts every Conv2d / Linear layer and the whole forward pass with the roofline under
+each configuration (``none`` = the plain roofline, ``cpu-eager`` = calibrated), then builds
+the same model with real (random) weights and times it:
+
+- a layer: its module alone, on the input captured by a forward hook, warm-up then the median
+  of repeats (more repeats for fast layers); attention projections that ``nn.MultiheadAttention``
+  runs functionally (no module call) are timed as ``F.linear`` on the node's shapes;
+- the model: the median of whole forward passes under ``torch.no_grad`` in eval mode.
+
+A layer's prediction is the time of its report rows (scope == module name, op Conv, Gemm or
+MatMul, plus a separate bias Add). Printed per model: the median of |pred - meas| / meas over
+layers above 10 MFLOPs, the fraction within 25 %, the whole-model error, and the median
+measured / predicted ratio per layer kind (1x1, 3x3, depthwise, strided, linear).
+
+    PYTHONPATH=src python benchmarks/roofline_validation.py            # ~5 min on 1 core
+    PYTHONPATH=src python benchmarks/roofline_validation.py --quick    # ~1 min
+    PYTHONPATH=src python benchmarks/roofline_validation.py --device cuda --hardware h200
+
+On CPU the hardware profile is ``--profile FILE`` or, by default, measured now
+(`measure_local` + `calibrate_local`, pinned to ``--threads`` cores) and saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any
+
+import torch
+from torch import nn
+
+import flopcount
+from flopcount import zoo
+from flopcount.analysis.calibrate import CAL_PREFIX, calibrate_local
+from flopcount.analysis.hardware import Hardware, get_hardware, save_profile
+from flopcount.analysis.measure import measure_local
+from flopcount.analysis.roofline import get_preset, is_depthwise, roofline
+from flopcount.ir import Node
+
+MODELS = ("resnet50", "mobilenet_v2", "vit_b_16")
+CONTRACTIONS = ("Conv", "Gemm", "MatMul")
+KINDS = ("1x1 conv", "3x3 conv", "depthwise", "strided", "other conv", "linear")
+BIG_LAYER_FLOPS = 10e6  # the targets apply to layers above 10 MFLOPs
+WITHIN = 0.25  # the per-layer tolerance (targets: median error <= 25 %, model <= 30 %)
+CLOCKS = {
+    "wall": "wall-clock time (perf_counter; CUDA events on a GPU)",
+    "cpu": "process CPU time (process_time: the shared core's time given to others left out)",
+}
+
+
+@dataclass
+class Layer:
+    """One timed layer: module name (or scope#row for functional GEMMs) and its numbers."""
+
+    name: str
+    kind: str
+    flops: int
+    measured_s: dict[str, float]  # clock ("wall", "cpu") -> median seconds
+    predicted_s: dict[str, float]  # roofline configuration -> seconds
+
+
+@dataclass
+class ModelResult:
+    """Whole-model and per-layer numbers of one (model, batch)."""
+
+    model: str
+    batch: int
+    measured_s: dict[str, float]
+    predicted_s: dict[str, float]
+    layers: list[Layer] = field(default_factory=list)
+
+
+class Timer:
+    """Median time of a call: wall and process CPU time on a CPU, CUDA events on a GPU.
+
+    With one intra-op thread, process CPU time counts only the time this process ran: it leaves
+    out the time other jobs held the shared core (time.process_time).
+    """
+
+    def __init__(self, device: str, repeats: int, budget_s: float) -> None:
+        self.device, self.repeats, self.budget_s = device, repeats, budget_s
+
+    def once(self, run: Callable[[], object]) -> dict[str, float]:
+        if self.device == "cpu":
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        begin.record()
+        run()
+        end.record()
+        torch.cuda.synchronize()
+        return {"wall": begin.elapsed_time(end) / 1e3}  # ms -> s
+
+    def median(self, run: Callable[[], object], repeats: int | None = None) -> dict[str, float]:
+        """Two warm-ups, then medians over max(repeats, what fits in budget_s, up to 100)."""
+        self.once(run)
+        first = self.once(run)["wall"]
+        count = repeats or max(self.repeats, min(100, int(self.budget_s / max(first, 1e-6))))
+        samples = [self.once(run) for _ in range(count)]
+        return {clock: statistics.median(s[clock] for s in samples) for clock in samples[0]}
+
+
+# --- the hardware profile ----------------------------------------------------------------
+
+
+def _pinned(cores: int) -> Callable[[], None]:
+    """Pin this process to ``cores`` CPUs (so measure_local sees that many); returns undo."""
+    if not hasattr(os, "sched_setaffinity"):
+        return lambda: None
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, sorted(before)[:cores])
+    return lambda: os.sched_setaffinity(0, before)
+
+
+def cpu_profile(args: argparse.Namespace) -> Hardware:
+    """The profile from ``--profile`` or measured now; calibrated for ``--threads``; saved."""
+    if args.profile:
+        hw = get_hardware(args.profile)
+    else:
+        undo = _pinned(args.threads)
+        try:
+            hw = measure_local(progress=_progress)
+        finally:
+            undo()
+    if f"{CAL_PREFIX}threads" not in hw.measured:
+        print("calibrating cpu-eager ...", file=sys.stderr)
+        hw = calibrate_local(hw, threads=args.threads, quick=False)
+        save_profile(hw, args.save_profile)
+        print(f"profile saved to {args.save_profile}", file=sys.stderr)
+    return hw
+
+
+def _progress(message: str, fraction: float) -> None:
+    print(f"  [{fraction:4.0%}] {message}", file=sys.stderr)
+
+
+# --- models with real weights ------------------------------------------------------------
+
+
+def real_model(name: str, batch: int, device: str, dtype: torch.dtype) -> tuple[nn.Module, Any]:
+    """The zoo model with small random weights on ``device`` and a random input."""
+    model, inputs = zoo.build(name, batch=batch)
+    model = model.to_empty(device=device)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if p.dim() > 1:  # std 1/sqrt(fan_in) keeps activations O(1) (LeCun init)
+                p.normal_(0.0, 1.0 / math.sqrt(p[0].numel()))
+            else:
+                p.fill_(0.0 if pname.endswith("bias") else 1.0)
+        for bname, b in model.named_buffers():
+            b.fill_(1 if bname.endswith("running_var") else 0)
+    model = model.to(dtype).eval()
+    return model, torch.randn(inputs[0].shape, device=device, dtype=dtype)
+
+
+def capture_inputs(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[nn.Module, Any]]:
+    """Name -> (module, its first input) for every Conv2d and Linear the forward pass calls."""
+    seen: dict[str, tuple[nn.Module, Any]] = {}
+    handles = []
+    for mname, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+
+            def hook(mod: nn.Module, args: tuple[Any, ...], out: Any, key: str = mname) -> None:
+                seen.setdefault(key, (mod, args[0].detach().clone()))
+
+            handles.append(module.register_forward_hook(hook))
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    return seen
+
+
+# --- matching the report to layers ---------------------------------------------------------
+
+
+def layer_kind(node: Node) -> str:
+    """1x1 conv, 3x3 conv, depthwise, strided (stride > 1), other conv, or linear."""
+    if node.op != "Conv":
+        return "linear"
+    if is_depthwise(node):
+        return "depthwise"
+    if any(s > 1 for s in node.attrs.get("strides", (1,))):
+        return "strided"
+    kernel = tuple(node.inputs[1].shape[2:])
+    return {(1, 1): "1x1 conv", (3, 3): "3x3 conv"}.get(kernel, "other conv")
+
+
+def group_rows(rows: list[Any], modules: set[str]) -> dict[str, list[int]]:
+    """Layer key -> its contraction rows and bias Adds: a module's scope, or scope#row for a
+    GEMM run functionally (no module call, e.g. nn.MultiheadAttention's projections)."""
+    groups: dict[str, list[int]] = {}
+    for row in rows:
+        if row.op in CONTRACTIONS:
+            key = row.scope if row.scope in modules else f"{row.scope}#{row.index}"
+            groups.setdefault(key, []).append(row.index)
+        elif row.op == "Add" and row.scope in groups and row.node.inputs[-1].kind == "parameter":
+            groups[row.scope].append(row.index)
+    return groups
+
+
+def functional_gemm(node: Node, device: str, dtype: torch.dtype) -> Callable[[], object]:
+    """``F.linear`` on random tensors of a Gemm node's shapes (A (M, K), B, optional C)."""
+    dims = [t.shape for t in node.inputs]
+    m, k = dims[0]
+    n = dims[1][0] if node.attrs.get("transB") else dims[1][1]
+    a = torch.randn(m, k, device=device, dtype=dtype)
+    w = torch.randn(n, k, device=device, dtype=dtype) / math.sqrt(k)
+    bias = torch.zeros(n, device=device, dtype=dtype) if len(dims) > 2 else None
+    return partial(torch.nn.functional.linear, a, w, bias)
+
+
+# --- one model ----------------------------------------------------------------------------
+
+
+def validate(name: str, batch: int, hw: Hardware, configs: dict[str, str],
+             args: argparse.Namespace) -> ModelResult:  # fmt: skip
+    dtype = getattr(torch, args.dtype)
+    meta, meta_inputs = zoo.build(name, batch=batch)
+    report = flopcount.analyze(meta.to(dtype), torch.empty_like(meta_inputs[0], dtype=dtype))
+    pairs = [(row.node, row.cost) for row in report.rows]
+    times = {c: roofline(pairs, hw, options=get_preset(p)) for c, p in configs.items()}
+    model, x = real_model(name, batch, args.device, dtype)
+    captured = capture_inputs(model, x)
+    timer = Timer(args.device, args.repeats, args.budget)
+    result = ModelResult(name, batch, {}, {c: r.total_time_s for c, r in times.items()})
+    with torch.no_grad():
+        for scope, indices in group_rows(report.rows, set(captured)).items():
+            node = report.rows[indices[0]].node
+            if scope in captured:
+                module, inp = captured[scope]
+                run: Callable[[], object] = partial(module, inp)
+            elif node.op == "Gemm" and len(node.inputs[0].shape) == 2:
+                run = functional_gemm(node, args.device, dtype)
+            else:
+                continue
+            predicted = {c: sum(r.rows[i].time_s for i in indices) for c, r in times.items()}
+            flops = sum(report.rows[i].cost.flops for i in indices)
+            layer = Layer(scope, layer_kind(node), flops, timer.median(run), predicted)
+            result.layers.append(layer)
+        result.measured_s = timer.median(lambda: model(x), args.model_repeats)
+    return result
+
+
+# --- statistics and tables ----------------------------------------------------------------
+
+
+def errors(layers: list[Layer], config: str, clock: str) -> list[float]:
+    """|pred - meas| / meas of every layer above 10 MFLOPs."""
+    big = [ly for ly in layers if ly.flops > BIG_LAYER_FLOPS]
+    return [abs(ly.predicted_s[config] - ly.measured_s[clock]) / ly.measured_s[clock] for ly in big]
+
+
+def summary_rows(results: list[ModelResult], configs: list[str], clock: str) -> list[str]:
+    out = [
+        "| model | batch | config | layers > 10 MFLOP | median layer error | within 25 % "
+        f"| model predicted ms | model measured ms ({clock}) | model error |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in results:
+        for c in configs:
+            errs = errors(res.layers, c, clock)
+            med = statistics.median(errs) if errs else math.nan
+            within = sum(e <= WITHIN for e in errs) / len(errs) if errs else math.nan
+            meas = res.measured_s[clock]
+            out.append(
+                f"| {res.model} | {res.batch} | {c} | {len(errs)} | {med:.0%} | {within:.0%} "
+                f"| {res.predicted_s[c] * 1e3:.1f} | {meas * 1e3:.1f} "
+                f"| {(res.predicted_s[c] - meas) / meas:+.0%} |"
+            )
+    return out
+
+
+def kind_rows(results: list[ModelResult], configs: list[str], clock: str) -> list[str]:
+    """Median measured / predicted per layer kind, over every model and batch (> 10 MFLOPs)."""
+    head = " | ".join(f"meas/pred {c}" for c in configs)
+    out = [f"| kind | layers | {head} |", "|---|---|" + "---|" * len(configs)]
+    layers = [ly for res in results for ly in res.layers if ly.flops > BIG_LAYER_FLOPS]
+    for kind in KINDS:
+        group = [ly for ly in layers if ly.kind == kind]
+        if not group:
+            continue
+        ratios = [
+            statistics.median(ly.measured_s[clock] / ly.predicted_s[c] for ly in group)
+            for c in configs
+        ]
+        cells = " | ".join(f"{r:.2f}" for r in ratios)
+        out.append(f"| {kind} | {len(group)} | {cells} |")
+    return out
+
+
+def render(results: list[ModelResult], configs: list[str], hw: Hardware, args: Any) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"Run {stamp}: {hw.name} ({hw.vendor}), device {args.device}, {args.dtype}, "
+        f"{args.threads if args.device == 'cpu' else ''} thread(s), torch {torch.__version__}; "
+        f"peak {hw.peak_for(args.dtype) / 1e9:.0f} GFLOP/s, bandwidth "
+        f"{hw.memory_bandwidth / 1e9:.1f} GB/s.",
+    ]
+    for clock in results[0].measured_s:
+        lines += ["", f"Measured by {CLOCKS[clock]}.", ""]
+        lines += [*summary_rows(results, configs, clock), "", *kind_rows(results, configs, clock)]
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", help="hardware profile JSON (default: measure now)")
+    parser.add_argument("--save-profile", default="local_profile.json")
+    parser.add_argument("--hardware", default="h200", help="device name for --device cuda")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--dtype", default=None, help="float32 (CPU default) or bfloat16")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, batch 1 only")
+    parser.add_argument("--json", help="write every layer's numbers here")
+    args = parser.parse_args(argv)
+    args.dtype = args.dtype or ("float32" if args.device == "cpu" else "bfloat16")
+    args.repeats, args.budget, args.model_repeats = (3, 0.02, 3) if args.quick else (7, 0.1, 7)
+    if args.quick:
+        args.batches = [1]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.device == "cpu":
+        torch.set_num_threads(args.threads)
+        torch.set_flush_denormal(True)
+        hw, configs = cpu_profile(args), {"plain": "none", "cpu-eager": "cpu-eager"}
+    else:
+        hw, configs = get_hardware(args.hardware), {"plain": "none", "eager-gpu": "eager-gpu"}
+    results = []
+    for name in args.models:
+        for batch in args.batches:
+            print(f"{name} batch {batch} ...", file=sys.stderr)
+            results.append(validate(name, batch, hw, configs, args))
+    print(render(results, list(configs), hw, args))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump([asdict(r) for r in results], out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
