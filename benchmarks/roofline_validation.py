@@ -43,7 +43,7 @@ from torch import nn
 
 import flopcount
 from flopcount import zoo
-from flopcount.analysis.calibrate import CAL_PREFIX, calibrate_local
+from flopcount.analysis.calibrate import CAL_PREFIX, Calibration, SpeedClock, calibrate_local
 from flopcount.analysis.hardware import Hardware, get_hardware, save_profile
 from flopcount.analysis.measure import measure_local
 from flopcount.analysis.roofline import get_preset, is_depthwise, roofline
@@ -55,8 +55,9 @@ KINDS = ("1x1 conv", "3x3 conv", "depthwise", "strided", "other conv", "linear")
 BIG_LAYER_FLOPS = 10e6  # the targets apply to layers above 10 MFLOPs
 WITHIN = 0.25  # the per-layer tolerance (targets: median error <= 25 %, model <= 30 %)
 CLOCKS = {
-    "wall": "wall-clock time (perf_counter; CUDA events on a GPU)",
-    "cpu": "process CPU time (process_time: the shared core's time given to others left out)",
+    "wall": "wall-clock time (perf_counter medians; CUDA events on a GPU)",
+    "normalised": "speed-normalised time (SpeedClock: medians of call / reference-GEMM ratios "
+    "times the fastest reference seen)",
 }
 
 
@@ -83,35 +84,34 @@ class ModelResult:
 
 
 class Timer:
-    """Median time of a call: wall and process CPU time on a CPU, CUDA events on a GPU.
+    """Median seconds of a call. CPU: a `SpeedClock` (plain and speed-normalised medians);
+    GPU: CUDA events around ``calls`` back-to-back calls (queued as in a forward pass)."""
 
-    With one intra-op thread, process CPU time counts only the time this process ran: it leaves
-    out the time other jobs held the shared core (time.process_time).
-    """
-
-    def __init__(self, device: str, repeats: int, budget_s: float) -> None:
-        self.device, self.repeats, self.budget_s = device, repeats, budget_s
-
-    def once(self, run: Callable[[], object]) -> dict[str, float]:
+    def __init__(self, args: argparse.Namespace, hw: Hardware) -> None:
+        self.device, self.repeats = args.device, args.repeats
         if self.device == "cpu":
-            wall, cpu = time.perf_counter(), time.process_time()
-            run()
-            return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
-        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda.synchronize()
-        begin.record()
-        run()
-        end.record()
-        torch.cuda.synchronize()
-        return {"wall": begin.elapsed_time(end) / 1e3}  # ms -> s
+            best = Calibration.from_measured(hw.measured).reference_s or math.inf
+            self.clock = SpeedClock(torch, args.repeats, normalise=True, best_s=best)
 
     def median(self, run: Callable[[], object], repeats: int | None = None) -> dict[str, float]:
-        """Two warm-ups, then medians over max(repeats, what fits in budget_s, up to 100)."""
-        self.once(run)
-        first = self.once(run)["wall"]
-        count = repeats or max(self.repeats, min(100, int(self.budget_s / max(first, 1e-6))))
-        samples = [self.once(run) for _ in range(count)]
-        return {clock: statistics.median(s[clock] for s in samples) for clock in samples[0]}
+        if self.device == "cpu":
+            return self.clock.measure(run, repeats)
+        run()
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        run()
+        torch.cuda.synchronize()
+        calls = max(1, int(1e-3 / (time.perf_counter() - start)))
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        samples = []
+        for _ in range(repeats or self.repeats):
+            begin.record()
+            for _ in range(calls):
+                run()
+            end.record()
+            torch.cuda.synchronize()
+            samples.append(begin.elapsed_time(end) / 1e3 / calls)  # ms -> s per call
+        return {"wall": statistics.median(samples)}
 
 
 # --- the hardware profile ----------------------------------------------------------------
@@ -237,9 +237,11 @@ def validate(name: str, batch: int, hw: Hardware, configs: dict[str, str],
     times = {c: roofline(pairs, hw, options=get_preset(p)) for c, p in configs.items()}
     model, x = real_model(name, batch, args.device, dtype)
     captured = capture_inputs(model, x)
-    timer = Timer(args.device, args.repeats, args.budget)
+    timer = Timer(args, hw)
     result = ModelResult(name, batch, {}, {c: r.total_time_s for c, r in times.items()})
+    forward = partial(model, x)
     with torch.no_grad():
+        before = timer.median(forward, args.model_repeats)
         for scope, indices in group_rows(report.rows, set(captured)).items():
             node = report.rows[indices[0]].node
             if scope in captured:
@@ -253,7 +255,9 @@ def validate(name: str, batch: int, hw: Hardware, configs: dict[str, str],
             flops = sum(report.rows[i].cost.flops for i in indices)
             layer = Layer(scope, layer_kind(node), flops, timer.median(run), predicted)
             result.layers.append(layer)
-        result.measured_s = timer.median(lambda: model(x), args.model_repeats)
+        after = timer.median(forward, args.model_repeats)
+    # A shared machine's speed drifts over minutes: the mean of the medians before and after.
+    result.measured_s = {clock: (before[clock] + after[clock]) / 2 for clock in before}
     return result
 
 
@@ -332,7 +336,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", help="write every layer's numbers here")
     args = parser.parse_args(argv)
     args.dtype = args.dtype or ("float32" if args.device == "cpu" else "bfloat16")
-    args.repeats, args.budget, args.model_repeats = (3, 0.02, 3) if args.quick else (7, 0.1, 7)
+    args.repeats, args.model_repeats = (3, 3) if args.quick else (9, 7)
     if args.quick:
         args.batches = [1]
     return args

@@ -30,19 +30,17 @@ from typing import Literal
 
 from flopcount.analysis.calibrate import Calibration, interpolate_log2
 from flopcount.analysis.hardware import Hardware, dtype_key
+from flopcount.analysis.kernels import VIEW_OPS, gemm_dims, is_depthwise, view_savings
 from flopcount.costs import Cost
 from flopcount.errors import HardwareError
 from flopcount.ir import Node
 
 __all__ = [
     "PRESETS",
-    "VIEW_OPS",
     "RooflineOptions",
     "RooflineResult",
     "RooflineRow",
-    "gemm_dims",
     "get_preset",
-    "is_depthwise",
     "node_dtype",
     "roofline",
     "with_calibration",
@@ -74,7 +72,10 @@ class RooflineOptions:
     - ``depthwise_bandwidth``: bytes/s at which depthwise convs move their bytes (0 = off).
     - ``bandwidth_curve``: (working-set bytes, bytes/s) points replacing the device bandwidth:
       a node whose bytes read + written fit a cache streams at that cache's rate.
-    - ``calibrated``: fill the five above from the hardware profile's ``cal_*`` entries.
+    - ``kernel_efficiency``: op -> fraction of its roofline rate (both roofs) the framework's
+      kernel for that op reaches (a slow pooling kernel, a multi-pass normalisation).
+    - ``calibrated``: fill the six above from the hardware profile's ``cal_*`` entries.
+    - With ``view_ops``, consumers of a view are charged the bytes of the storage it aliases.
     """
 
     compute_efficiency: Mapping[str, float] = field(default_factory=dict)
@@ -88,6 +89,7 @@ class RooflineOptions:
     conv_factor: Mapping[str, float] = field(default_factory=dict)
     depthwise_bandwidth: float = 0.0
     bandwidth_curve: tuple[tuple[float, float], ...] = ()
+    kernel_efficiency: Mapping[str, float] = field(default_factory=dict)
     calibrated: bool = False
 
     def __post_init__(self) -> None:
@@ -96,6 +98,8 @@ class RooflineOptions:
                      **{f"compute_efficiency[{op!r}]": v
                         for op, v in self.compute_efficiency.items()},
                      **{f"conv_factor[{k!r}]": v for k, v in self.conv_factor.items()},
+                     **{f"kernel_efficiency[{k!r}]": v
+                        for k, v in self.kernel_efficiency.items()},
                      **{f"gemm_efficiency at {d}": e for d, e in self.gemm_efficiency}}  # fmt: skip
         for what, value in fractions.items():
             if not 0 < value <= 1:
@@ -106,12 +110,6 @@ class RooflineOptions:
             raise HardwareError("roofline overheads, cache_bytes and bandwidths must be >= 0")
 
 
-# Ops eager PyTorch runs as views of their input (aten.view/permute/squeeze/unsqueeze/expand/
-# slice return aliases; PyTorch docs, "Tensor Views"): no kernel, no bytes moved.
-VIEW_OPS = frozenset(
-    {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Expand", "Slice"}
-)
-
 # Presets measured on an NVIDIA H200 (PyTorch 2.11, CUDA 13; docs/hardware.md, "Validation"):
 # bf16 GEMM reached 787.5 of 989.4 TFLOP/s (0.80), a device copy 4.26 of 4.8 TB/s (0.89);
 # a tiny op costs 10.8 us back to back in eager mode and 0.9 us under CUDA-graph replay.
@@ -121,10 +119,16 @@ VIEW_OPS = frozenset(
 PRESETS: dict[str, RooflineOptions] = {
     "none": RooflineOptions(),
     "eager-gpu": RooflineOptions(
-        default_compute_efficiency=0.8, memory_efficiency=0.9, launch_overhead_s=10e-6
+        default_compute_efficiency=0.8,
+        memory_efficiency=0.9,
+        launch_overhead_s=10e-6,
+        view_ops=VIEW_OPS,
     ),
     "graph-gpu": RooflineOptions(
-        default_compute_efficiency=0.8, memory_efficiency=0.9, launch_overhead_s=1e-6
+        default_compute_efficiency=0.8,
+        memory_efficiency=0.9,
+        launch_overhead_s=1e-6,
+        view_ops=VIEW_OPS,
     ),
     # Eager PyTorch on a CPU: every number from the profile's calibration (calibrate.py).
     "cpu-eager": RooflineOptions(calibrated=True, view_ops=VIEW_OPS),
@@ -206,37 +210,6 @@ def _intensity(flops: int, nbytes: int) -> float:
     return math.inf if flops else 0.0
 
 
-def gemm_dims(node: Node) -> tuple[int, int, int] | None:
-    """Implicit-GEMM ``(M, N, K)`` of one contraction node (per batch entry), else None.
-
-    Conv: M = N_batch * prod(out spatial), N = C_out / group, K = C_in / group * prod(kernel);
-    Gemm: A (M, K) and B (K, N) after transA/transB; MatMul: A (..., M, K) @ B (..., K, N),
-    1-D operands as M = 1 or N = 1; attention: Q (..., T_q, d) K^T: M = T_q, N = T_k, K = d.
-    """
-    shapes = [t.shape for t in node.inputs]
-    if node.op == "Conv" and len(shapes) >= 2 and node.outputs:
-        out, weight = node.outputs[0].shape, shapes[1]
-        n = weight[0] // int(node.attrs.get("group", 1))
-        return math.prod(out[:1] + out[2:]), n, math.prod(weight[1:])
-    if node.op == "Gemm" and len(shapes) >= 2:
-        (m, k) = shapes[0][::-1] if node.attrs.get("transA") else shapes[0]
-        n = shapes[1][0] if node.attrs.get("transB") else shapes[1][-1]
-        return m, n, k
-    if node.op == "MatMul" and len(shapes) >= 2:
-        a, b = shapes[0], shapes[1]
-        m = (math.prod(a[:-1]) if len(b) <= 2 else a[-2]) if len(a) >= 2 else 1
-        return m, (b[-1] if len(b) >= 2 else 1), a[-1]
-    if node.op == "ScaledDotProductAttention" and len(shapes) >= 2:
-        return shapes[0][-2], shapes[1][-2], shapes[0][-1]
-    return None
-
-
-def is_depthwise(node: Node) -> bool:
-    """A Conv with one input channel per group (``group`` > 1, W of shape (C_out, 1, ...))."""
-    group = int(node.attrs.get("group", 1))
-    return node.op == "Conv" and group > 1 and len(node.inputs) > 1 and node.inputs[1].shape[1] == 1
-
-
 def _efficiency(node: Node, options: RooflineOptions) -> float:
     """Fraction of peak: the op's efficiency x GEMM-shape efficiency x conv-kernel factor."""
     efficiency = options.compute_efficiency.get(node.op, options.default_compute_efficiency)
@@ -262,9 +235,10 @@ def _bandwidth(node: Node, nbytes: int, hardware: Hardware, options: RooflineOpt
 
 def _row(
     index: int, node: Node, cost: Cost, key: str, hardware: Hardware,
-    options: RooflineOptions, cached: int,
+    options: RooflineOptions, unread: int,
 ) -> RooflineRow:  # fmt: skip
-    nbytes = max(cost.bytes_total - min(cached, cost.bytes_read), 0)
+    """One node's time; ``unread`` input bytes come from cache or alias a smaller storage."""
+    nbytes = max(cost.bytes_total - min(unread, cost.bytes_read), 0)
     intensity = _intensity(cost.flops, nbytes)
     if node.op in options.view_ops:
         return RooflineRow(index, 0.0, "none", intensity, dtype=key)
@@ -273,7 +247,7 @@ def _row(
     if cost.int_ops:
         compute += cost.int_ops / (_peak(hardware, "int8", node, index) * efficiency)
     memory = nbytes / _bandwidth(node, nbytes, hardware, options)
-    time = max(compute, memory)
+    time = max(compute, memory) / options.kernel_efficiency.get(node.op, 1.0)
     bound: Bound = "none" if time == 0 else ("compute" if compute >= memory else "memory")
     overhead = options.op_overhead_s.get(node.op, options.launch_overhead_s) if time > 0 else 0.0
     return RooflineRow(index, time + overhead, bound, intensity, compute, memory, key, overhead)
@@ -308,6 +282,7 @@ def with_calibration(options: RooflineOptions, hardware: Hardware) -> RooflineOp
         conv_factor={**cal.conv_factor, **options.conv_factor},
         depthwise_bandwidth=options.depthwise_bandwidth or cal.depthwise_bandwidth,
         bandwidth_curve=options.bandwidth_curve or cal.bandwidth,
+        kernel_efficiency={**cal.kernel_efficiency, **options.kernel_efficiency},
     )
 
 
@@ -336,10 +311,12 @@ def roofline(
     options = with_calibration(options or RooflineOptions(), hardware)
     forced = dtype_key(dtype) if dtype is not None else None
     keys = [forced or node_dtype(node) for node, _ in pairs]
+    nodes = [node for node, _ in pairs]
+    savings = view_savings(nodes, options.view_ops) if options.view_ops else [0] * len(nodes)
     rows, previous = [], None
     for index, ((node, cost), key) in enumerate(zip(pairs, keys)):
-        cached = _cached_bytes(node, previous, options.cache_bytes)
-        rows.append(_row(index, node, cost, key, hardware, options, cached))
+        unread = _cached_bytes(node, previous, options.cache_bytes) + savings[index]
+        rows.append(_row(index, node, cost, key, hardware, options, unread))
         previous = node
     ridge_dtype = forced or _dominant_dtype(pairs, keys, hardware)
     return RooflineResult(
