@@ -90,7 +90,7 @@ class Timer:
     def __init__(self, args: argparse.Namespace, hw: Hardware) -> None:
         self.device, self.repeats = args.device, args.repeats
         if self.device == "cpu":
-            best = Calibration.from_measured(hw.measured).reference_s or math.inf
+            best = Calibration.from_measured(hw.measured).reference_s
             self.clock = SpeedClock(torch, args.repeats, normalise=True, best_s=best)
 
     def median(self, run: Callable[[], object], repeats: int | None = None) -> dict[str, float]:

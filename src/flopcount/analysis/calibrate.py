@@ -149,22 +149,23 @@ def _elapsed(run: Callable[[], object], calls: int = 1) -> float:
 
 
 class SpeedClock:
-    """Median seconds of a call, at the machine's best observed speed (for shared machines).
+    """Median seconds of a call, at one fixed machine speed (for shared, noisy machines).
 
     Each sample times the reference GEMM (`reference_run`), then a batch of calls lasting about
     a millisecond (so caches stay as warm as in a loop); the result is the median of
-    batch-per-call / reference ratios times the fastest reference seen (a first burst of 100
-    and every sample after). When other jobs slow the core (a busy hyperthread sibling, a
-    lower turbo clock), reference and call slow alike and the ratio holds. With
-    ``normalise=False`` it is the plain median of the batches' per-call times.
+    batch-per-call / reference ratios times ``best_s``: the reference time that stands for
+    "the machine's speed", given (a profile's ``reference_s``) or the fastest of a first burst
+    of 100 references, then kept fixed so that every number one clock gives is in the same
+    units. When other jobs slow the core (a busy hyperthread sibling, a lower turbo clock),
+    reference and call slow alike and the ratio holds. ``normalise=False`` gives plain medians.
     """
 
     def __init__(self, torch: Any, repeats: int = 7, normalise: bool = True,
-                 best_s: float = math.inf) -> None:  # fmt: skip
+                 best_s: float = 0.0) -> None:  # fmt: skip
         self.reference = reference_run(torch)
         self.repeats, self.normalise, self.best_s = repeats, normalise, best_s
-        if normalise:
-            self.best_s = min(best_s, *(_elapsed(self.reference) for _ in range(100)))
+        if normalise and not best_s:
+            self.best_s = min(_elapsed(self.reference) for _ in range(100))
 
     def measure(self, run: Callable[[], object], repeats: int | None = None) -> dict[str, float]:
         """``{"wall": plain median, "normalised": median at the best speed}`` in seconds."""
@@ -174,7 +175,6 @@ class SpeedClock:
         walls, ratios = [], []
         for _ in range(repeats or self.repeats):
             reference = _elapsed(self.reference) if self.normalise else math.nan
-            self.best_s = min(self.best_s, reference)
             walls.append(_elapsed(run, calls))
             ratios.append(walls[-1] / reference)
         times = {"wall": statistics.median(walls)}

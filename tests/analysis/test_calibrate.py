@@ -1,0 +1,121 @@
+"""cpu-eager calibration: curve interpolation, the profile's cal_* entries, kernel shapes."""
+
+from __future__ import annotations
+
+import pytest
+
+from flopcount.analysis.calibrate import (
+    CAL_PREFIX,
+    Calibration,
+    SpeedClock,
+    calibrate_local,
+    interpolate_log2,
+)
+from flopcount.analysis.hardware import Hardware
+from flopcount.analysis.kernels import gemm_dims, is_depthwise, view_savings
+from flopcount.errors import HardwareError
+from flopcount.ir import Node, TensorSpec
+
+
+def test_interpolation_is_linear_in_log2_and_clamped() -> None:
+    curve = ((4.0, 0.2), (16.0, 0.6), (64.0, 1.0))
+    assert interpolate_log2(curve, 8) == pytest.approx(0.4)  # log2 8 = 3, halfway from 2 to 4
+    assert interpolate_log2(curve, 32) == pytest.approx(0.8)  # halfway from 4 to 6
+    assert interpolate_log2(curve, 1) == 0.2 and interpolate_log2(curve, 1e6) == 1.0
+    assert interpolate_log2(reversed(curve), 16) == 0.6  # type: ignore[arg-type]  # any order
+
+
+def test_calibration_round_trips_through_the_measured_map() -> None:
+    cal = Calibration(
+        threads=2,
+        overhead_s={"conv": 10e-6, "elementwise": 3e-6},
+        gemm_efficiency=((1.0, 0.05), (512.0, 0.9)),
+        bandwidth=((65536.0, 80e9), (2.0**28, 20e9)),
+        conv_factor={"pointwise": 0.9},
+        depthwise_bandwidth=5e9,
+        kernel_efficiency={"MaxPool": 0.02},
+        reference_s=2e-4,
+    )
+    measured = cal.to_measured()
+    assert measured[f"{CAL_PREFIX}overhead_us_conv"] == pytest.approx(10.0)  # stored in us
+    assert measured[f"{CAL_PREFIX}bw_gbs_ws65536"] == pytest.approx(80.0)  # stored in GB/s
+    back = Calibration.from_measured({"gemm_torch_fp32": 300.0, **measured})
+    assert back.threads == 2 and back.depthwise_bandwidth == pytest.approx(5e9)
+    assert dict(back.overhead_s) == pytest.approx(dict(cal.overhead_s))
+    assert back.gemm_efficiency == cal.gemm_efficiency
+    assert [w for w, _ in back.bandwidth] == [65536.0, 2.0**28]
+    assert [b for _, b in back.bandwidth] == pytest.approx([80e9, 20e9])  # GB/s and back
+    assert back.kernel_efficiency == {"MaxPool": 0.02}
+    with pytest.raises(HardwareError, match="no cpu-eager calibration"):
+        Calibration.from_measured({"gemm_torch_fp32": 300.0})
+
+
+def spec(shape: tuple[int, ...], name: str = "") -> TensorSpec:
+    return TensorSpec(shape, "float32", name)
+
+
+def test_gemm_dims_of_each_contraction() -> None:
+    conv = Node("Conv", (spec((2, 16, 8, 8)), spec((32, 4, 3, 3))), (spec((2, 32, 8, 8)),),
+                {"group": 4})  # fmt: skip
+    assert gemm_dims(conv) == (2 * 8 * 8, 32 // 4, 4 * 3 * 3)  # N*H*W, C_out/g, C_in/g*k*k
+    gemm = Node("Gemm", (spec((6, 5)), spec((7, 6))), (spec((5, 7)),), {"transA": 1, "transB": 1})
+    assert gemm_dims(gemm) == (5, 7, 6)
+    folded = Node("MatMul", (spec((4, 5, 6)), spec((6, 7))), (spec((4, 5, 7)),))
+    assert gemm_dims(folded) == (4 * 5, 7, 6)  # a 2-D right operand folds the batch into M
+    batched = Node("MatMul", (spec((4, 5, 6)), spec((4, 6, 7))), (spec((4, 5, 7)),))
+    assert gemm_dims(batched) == (5, 7, 6)
+    vector = Node("MatMul", (spec((6,)), spec((6, 7))), (spec((7,)),))
+    assert gemm_dims(vector) == (1, 7, 6)
+    q, k = spec((1, 12, 197, 64)), spec((1, 12, 50, 64))
+    sdpa = Node("ScaledDotProductAttention", (q, k, k), (spec((1, 12, 197, 64)),))
+    assert gemm_dims(sdpa) == (197, 50, 64)  # T_q, T_k, d
+    assert gemm_dims(Node("Relu", (spec((4,)),), (spec((4,)),))) is None
+
+
+def test_depthwise_means_one_input_channel_per_group() -> None:
+    x, y = spec((1, 32, 8, 8)), spec((1, 32, 8, 8))
+    assert is_depthwise(Node("Conv", (x, spec((32, 1, 3, 3))), (y,), {"group": 32}))
+    assert not is_depthwise(Node("Conv", (x, spec((32, 2, 3, 3))), (y,), {"group": 16}))
+    assert not is_depthwise(Node("Conv", (spec((1, 1, 8, 8)), spec((32, 1, 3, 3))), (y,)))
+
+
+def test_view_savings_follow_a_chain_of_views() -> None:
+    w = spec((4, 8), "w")  # 128 bytes
+    expand = Node("Expand", (w,), (spec((16, 4, 8), "w"),))  # 2048 bytes logically
+    reshape = Node("Reshape", (expand.outputs[0],), (spec((64, 8), "w"),))
+    use = Node("MatMul", (spec((2, 64), "x"), reshape.outputs[0]), (spec((2, 8), "y"),))
+    fresh = Node("Relu", (spec((2, 8), "y"),), (spec((2, 8), "w"),))  # "w" is new storage
+    again = Node("Relu", (fresh.outputs[0],), (spec((2, 8), "z"),))
+    views = frozenset({"Expand", "Reshape"})
+    savings = view_savings([expand, reshape, use, fresh, again], views)
+    assert savings == [0, 2048 - 128, 2048 - 128, 0, 0]
+    assert view_savings([expand, reshape, use], frozenset()) == [0, 0, 0]
+
+
+@pytest.mark.slow
+def test_quick_calibration_records_every_entry() -> None:
+    pytest.importorskip("torch")
+    hw = Hardware("toy", "test", {"fp32": 1e9}, 1e9, 1e9, "fixture", cores=1)
+    calibrated = calibrate_local(hw, threads=1, quick=True)
+    cal = Calibration.from_measured(calibrated.measured)
+    assert set(cal.overhead_s) == {"elementwise", "conv", "linear", "norm"}
+    assert all(0 < e <= 1 for _, e in cal.gemm_efficiency)
+    assert [d for d, _ in cal.gemm_efficiency] == [2.0**i for i in range(10)]  # d = 1 ... 512
+    assert cal.bandwidth and all(b > 0 for _, b in cal.bandwidth)
+    assert set(cal.conv_factor) == {"pointwise", "spatial", "strided"}
+    assert cal.depthwise_bandwidth > 0 and cal.reference_s > 0
+    assert set(cal.kernel_efficiency) == {
+        "MaxPool", "BatchNormalization", "LayerNormalization", "Gelu",
+        "ScaledDotProductAttention",
+    }  # fmt: skip
+    assert calibrated.peak_for("fp32") >= 1e9  # raised to the measured GEMM rate, never lowered
+
+
+def test_speed_clock_reports_plain_and_normalised_medians() -> None:
+    torch = pytest.importorskip("torch")
+    clock = SpeedClock(torch, repeats=3)
+    times = clock.measure(torch.zeros(4).sum)
+    assert set(times) == {"wall", "normalised"} and min(times.values()) > 0
+    assert clock.best_s > 0
+    plain = SpeedClock(torch, repeats=3, normalise=False)
+    assert set(plain.measure(torch.zeros(4).sum)) == {"wall"}
