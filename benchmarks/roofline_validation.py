@@ -310,12 +310,18 @@ def kind_rows(results: list[ModelResult], configs: list[str], clock: str) -> lis
 
 def render(results: list[ModelResult], configs: list[str], hw: Hardware, args: Any) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    threads = f", {args.threads} thread(s)" if args.device == "cpu" else ""
     lines = [
-        f"Run {stamp}: {hw.name} ({hw.vendor}), device {args.device}, {args.dtype}, "
-        f"{args.threads if args.device == 'cpu' else ''} thread(s), torch {torch.__version__}; "
-        f"peak {hw.peak_for(args.dtype) / 1e9:.0f} GFLOP/s, bandwidth "
-        f"{hw.memory_bandwidth / 1e9:.1f} GB/s.",
+        f"Run {stamp}: {hw.name} ({hw.vendor}), {args.device}, {args.dtype}{threads}, "
+        f"torch {torch.__version__}; profile peak {hw.peak_for(args.dtype) / 1e9:.0f} GFLOP/s, "
+        f"bandwidth {hw.memory_bandwidth / 1e9:.1f} GB/s."
     ]
+    if f"{CAL_PREFIX}threads" in hw.measured:
+        cal = Calibration.from_measured(hw.measured)
+        lines[0] += (
+            f" Calibration: GEMM roof {cal.peak / 1e9:.0f} GFLOP/s, reference GEMM "
+            f"{cal.reference_s * 1e6:.0f} us."
+        )
     for clock in results[0].measured_s:
         lines += ["", f"Measured by {CLOCKS[clock]}.", ""]
         lines += [*summary_rows(results, configs, clock), "", *kind_rows(results, configs, clock)]

@@ -290,10 +290,11 @@ def test_cpu_eager_reads_the_calibration_from_the_profile() -> None:
         gemm_efficiency=((1.0, 0.1), (64.0, 0.7)),
         bandwidth=((2.0**20, 40e9),),
         kernel_efficiency={"Add": 0.8},
+        peak=200e9,  # the calibration's own GEMM rate: twice the profile's 100 GFLOP/s
     )
     profile = replace(TOY, measured=cal.to_measured())
     result = roofline([matmul(64), add(1024)], profile, options=get_preset("cpu-eager"))
-    assert result.rows[0].compute_time_s == pytest.approx(2 * 64**3 / (100e9 * 0.7))
+    assert result.rows[0].compute_time_s == pytest.approx(2 * 64**3 / (200e9 * 0.7))
     assert result.rows[0].overhead_s == pytest.approx(6e-6)  # Gemm/MatMul: the linear family
     add_memory = 3 * 4 * 1024 / 40e9  # below the curve's first point: its rate
     assert result.rows[1].time_s == pytest.approx(add_memory / 0.8 + 3e-6)

@@ -83,7 +83,9 @@ class Calibration:
     ``overhead_s``: family -> seconds per op. ``gemm_efficiency``: (smallest GEMM dimension,
     fraction of the fp32 peak). ``bandwidth``: (working-set bytes, bytes/s). ``conv_factor``:
     ``pointwise``/``spatial`` -> conv efficiency / GEMM efficiency at the same dimensions.
-    ``depthwise_bandwidth``: bytes/s of a depthwise convolution.
+    ``depthwise_bandwidth``: bytes/s of a depthwise convolution. ``kernel_efficiency``: op ->
+    its roofline time / its measured time. ``reference_s``: the `SpeedClock` reference time.
+    ``peak``: FLOP/s of a 2048^3 fp32 GEMM on that clock, the roof the fractions refer to.
     """
 
     threads: int
@@ -94,6 +96,7 @@ class Calibration:
     depthwise_bandwidth: float = 0.0
     kernel_efficiency: Mapping[str, float] = field(default_factory=dict)
     reference_s: float = 0.0
+    peak: float = 0.0
 
     def to_measured(self) -> dict[str, float]:
         """The flat ``cal_*`` entries of a profile's ``measured`` map (us, GB/s, fractions)."""
@@ -105,6 +108,7 @@ class Calibration:
         out[f"{CAL_PREFIX}depthwise_bw_gbs"] = self.depthwise_bandwidth / GIGA
         out.update({f"{CAL_PREFIX}kernel_eff_{k}": v for k, v in self.kernel_efficiency.items()})
         out[f"{CAL_PREFIX}reference_us"] = self.reference_s / MICRO
+        out[f"{CAL_PREFIX}peak_fp32_gflops"] = self.peak / GIGA
         return out
 
     @classmethod
@@ -130,6 +134,7 @@ class Calibration:
             depthwise_bandwidth=measured.get(f"{CAL_PREFIX}depthwise_bw_gbs", 0.0) * GIGA,
             kernel_efficiency=pick("kernel_eff_"),
             reference_s=measured.get(f"{CAL_PREFIX}reference_us", 0.0) * MICRO,
+            peak=measured.get(f"{CAL_PREFIX}peak_fp32_gflops", 0.0) * GIGA,
         )
 
 
@@ -327,18 +332,11 @@ def reference_run(torch: Any) -> Callable[[], object]:
     return partial(torch.matmul, a, a)
 
 
-def _best_peak(torch: Any, hw: Hardware, clock: SpeedClock) -> Hardware:
-    """``hw`` with its fp32 peak raised to this clock's 2048^3 GEMM rate when that is higher.
-
-    The profile's peak is an achieved rate; one measured while other jobs slowed the machine
-    is low, and every efficiency below is a fraction of it.
-    """
+def _gemm_peak(torch: Any, clock: SpeedClock) -> float:
+    """FLOP/s of a 2048^3 fp32 GEMM on this clock: the compute roof of the calibration."""
     n = 2048
     a = torch.randn(n, n)
-    rate = 2 * n**3 / clock.time(partial(torch.matmul, a, a), 3)  # 2 FLOPs per MAC
-    if rate <= hw.peak_for("fp32"):
-        return hw
-    return replace(hw, peak_flops={**hw.peak_flops, "fp32": rate})
+    return 2 * n**3 / clock.time(partial(torch.matmul, a, a), 3)  # 2 FLOPs per MAC
 
 
 def calibrate_local(
@@ -348,7 +346,8 @@ def calibrate_local(
 
     ``threads`` defaults to ``hw.cores``; ``quick`` uses 3 repeats and working sets up to
     4 MiB only (for tests; not representative). ``normalise`` times through a `SpeedClock`
-    (each measurement at the best machine speed seen); it may raise the profile's fp32 peak.
+    (every measurement in the units of one reference speed); its own 2048^3 GEMM rate is the
+    calibration's compute roof (``cal_peak_fp32_gflops``), the profile's peak stays as it was.
     """
     torch = _torch()
     threads = threads or hw.cores or 1
@@ -358,13 +357,12 @@ def calibrate_local(
     try:
         with torch.no_grad():
             clock = SpeedClock(torch, repeats, normalise)
-            hw = _best_peak(torch, hw, clock)
-            peak = hw.peak_for("fp32")
+            peak = _gemm_peak(torch, clock)
             overhead = _overheads(torch, clock)
             gemm = _gemm_efficiency(torch, peak, clock)
             bandwidth = _bandwidth(torch, clock, quick)
             factors, depthwise = _conv_calibration(torch, peak, gemm, overhead["conv"], clock)
-            cal = Calibration(threads, overhead, gemm, bandwidth, factors, depthwise)
+            cal = Calibration(threads, overhead, gemm, bandwidth, factors, depthwise, peak=peak)
             partial_hw = replace(hw, measured={**hw.measured, **cal.to_measured()})
             kernels = _kernel_efficiency(torch, partial_hw, clock)
     finally:

@@ -74,7 +74,8 @@ class RooflineOptions:
       a node whose bytes read + written fit a cache streams at that cache's rate.
     - ``kernel_efficiency``: op -> fraction of its roofline rate (both roofs) the framework's
       kernel for that op reaches (a slow pooling kernel, a multi-pass normalisation).
-    - ``calibrated``: fill the six above from the hardware profile's ``cal_*`` entries.
+    - ``peak_scale``: multiplies every peak (a calibration's own GEMM rate over the profile's).
+    - ``calibrated``: fill the seven above from the hardware profile's ``cal_*`` entries.
     - With ``view_ops``, consumers of a view are charged the bytes of the storage it aliases.
     """
 
@@ -90,6 +91,7 @@ class RooflineOptions:
     depthwise_bandwidth: float = 0.0
     bandwidth_curve: tuple[tuple[float, float], ...] = ()
     kernel_efficiency: Mapping[str, float] = field(default_factory=dict)
+    peak_scale: float = 1.0
     calibrated: bool = False
 
     def __post_init__(self) -> None:
@@ -106,7 +108,7 @@ class RooflineOptions:
                 raise HardwareError(f"roofline option {what} must be in (0, 1], got {value!r}")
         rates = [self.depthwise_bandwidth, *(b for _, b in self.bandwidth_curve)]
         overheads = [self.launch_overhead_s, *self.op_overhead_s.values()]
-        if min(overheads) < 0 or self.cache_bytes < 0 or min(rates) < 0:
+        if min(overheads) < 0 or self.cache_bytes < 0 or min(rates) < 0 or self.peak_scale <= 0:
             raise HardwareError("roofline overheads, cache_bytes and bandwidths must be >= 0")
 
 
@@ -242,7 +244,7 @@ def _row(
     intensity = _intensity(cost.flops, nbytes)
     if node.op in options.view_ops:
         return RooflineRow(index, 0.0, "none", intensity, dtype=key)
-    efficiency = _efficiency(node, options)
+    efficiency = _efficiency(node, options) * options.peak_scale
     compute = cost.flops / (_peak(hardware, key, node, index) * efficiency) if cost.flops else 0.0
     if cost.int_ops:
         compute += cost.int_ops / (_peak(hardware, "int8", node, index) * efficiency)
@@ -283,7 +285,15 @@ def with_calibration(options: RooflineOptions, hardware: Hardware) -> RooflineOp
         depthwise_bandwidth=options.depthwise_bandwidth or cal.depthwise_bandwidth,
         bandwidth_curve=options.bandwidth_curve or cal.bandwidth,
         kernel_efficiency={**cal.kernel_efficiency, **options.kernel_efficiency},
+        peak_scale=options.peak_scale if options.peak_scale != 1.0 else _peak_scale(cal, hardware),
     )
+
+
+def _peak_scale(cal: Calibration, hardware: Hardware) -> float:
+    """The calibration's own fp32 GEMM rate over the profile's fp32 peak (1 when unknown)."""
+    if not cal.peak or "fp32" not in hardware.peak_flops:
+        return 1.0
+    return cal.peak / hardware.peak_flops["fp32"]
 
 
 def _dominant_dtype(pairs: Sequence[tuple[Node, Cost]], keys: list[str], hw: Hardware) -> str:
