@@ -43,7 +43,7 @@ from torch import nn
 
 import flopcount
 from flopcount import zoo
-from flopcount.analysis.calibrate import CAL_PREFIX, Calibration, SpeedClock, calibrate_local
+from flopcount.analysis.calibrate import CAL_PREFIX, Calibration, Clock, calibrate_local
 from flopcount.analysis.hardware import Hardware, get_hardware, save_profile
 from flopcount.analysis.measure import measure_local
 from flopcount.analysis.roofline import get_preset, is_depthwise, roofline
@@ -54,11 +54,6 @@ CONTRACTIONS = ("Conv", "Gemm", "MatMul")
 KINDS = ("1x1 conv", "3x3 conv", "depthwise", "strided", "other conv", "linear")
 BIG_LAYER_FLOPS = 10e6  # the targets apply to layers above 10 MFLOPs
 WITHIN = 0.25  # the per-layer tolerance (targets: median error <= 25 %, model <= 30 %)
-CLOCKS = {
-    "wall": "wall-clock time (perf_counter medians; CUDA events on a GPU)",
-    "normalised": "speed-normalised time (SpeedClock: medians of call / reference-GEMM ratios "
-    "times the fastest reference seen)",
-}
 
 
 @dataclass
@@ -68,7 +63,7 @@ class Layer:
     name: str
     kind: str
     flops: int
-    measured_s: dict[str, float]  # clock ("wall", "cpu") -> median seconds
+    measured_s: float  # median seconds
     predicted_s: dict[str, float]  # roofline configuration -> seconds
 
 
@@ -78,24 +73,21 @@ class ModelResult:
 
     model: str
     batch: int
-    measured_s: dict[str, float]
+    measured_s: float
     predicted_s: dict[str, float]
     layers: list[Layer] = field(default_factory=list)
 
 
 class Timer:
-    """Median seconds of a call. CPU: a `SpeedClock` (plain and speed-normalised medians);
-    GPU: CUDA events around ``calls`` back-to-back calls (queued as in a forward pass)."""
+    """Median seconds per call. CPU: `Clock` (batches of calls lasting about 1 ms); GPU: CUDA
+    events around batches of back-to-back calls (queued as in a forward pass)."""
 
-    def __init__(self, args: argparse.Namespace, hw: Hardware) -> None:
-        self.device, self.repeats = args.device, args.repeats
-        if self.device == "cpu":
-            best = Calibration.from_measured(hw.measured).reference_s
-            self.clock = SpeedClock(torch, args.repeats, normalise=True, best_s=best)
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.device, self.clock = args.device, Clock(args.repeats)
 
-    def median(self, run: Callable[[], object], repeats: int | None = None) -> dict[str, float]:
+    def median(self, run: Callable[[], object], repeats: int | None = None) -> float:
         if self.device == "cpu":
-            return self.clock.measure(run, repeats)
+            return self.clock.time(run, repeats)
         run()
         torch.cuda.synchronize()
         start = time.perf_counter()
@@ -104,14 +96,14 @@ class Timer:
         calls = max(1, int(1e-3 / (time.perf_counter() - start)))
         begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         samples = []
-        for _ in range(repeats or self.repeats):
+        for _ in range(repeats or self.clock.repeats):
             begin.record()
             for _ in range(calls):
                 run()
             end.record()
             torch.cuda.synchronize()
             samples.append(begin.elapsed_time(end) / 1e3 / calls)  # ms -> s per call
-        return {"wall": statistics.median(samples)}
+        return statistics.median(samples)
 
 
 # --- the hardware profile ----------------------------------------------------------------
@@ -237,8 +229,8 @@ def validate(name: str, batch: int, hw: Hardware, configs: dict[str, str],
     times = {c: roofline(pairs, hw, options=get_preset(p)) for c, p in configs.items()}
     model, x = real_model(name, batch, args.device, dtype)
     captured = capture_inputs(model, x)
-    timer = Timer(args, hw)
-    result = ModelResult(name, batch, {}, {c: r.total_time_s for c, r in times.items()})
+    timer = Timer(args)
+    result = ModelResult(name, batch, 0.0, {c: r.total_time_s for c, r in times.items()})
     forward = partial(model, x)
     with torch.no_grad():
         before = timer.median(forward, args.model_repeats)
@@ -257,31 +249,31 @@ def validate(name: str, batch: int, hw: Hardware, configs: dict[str, str],
             result.layers.append(layer)
         after = timer.median(forward, args.model_repeats)
     # A shared machine's speed drifts over minutes: the mean of the medians before and after.
-    result.measured_s = {clock: (before[clock] + after[clock]) / 2 for clock in before}
+    result.measured_s = (before + after) / 2
     return result
 
 
 # --- statistics and tables ----------------------------------------------------------------
 
 
-def errors(layers: list[Layer], config: str, clock: str) -> list[float]:
+def errors(layers: list[Layer], config: str) -> list[float]:
     """|pred - meas| / meas of every layer above 10 MFLOPs."""
     big = [ly for ly in layers if ly.flops > BIG_LAYER_FLOPS]
-    return [abs(ly.predicted_s[config] - ly.measured_s[clock]) / ly.measured_s[clock] for ly in big]
+    return [abs(ly.predicted_s[config] - ly.measured_s) / ly.measured_s for ly in big]
 
 
-def summary_rows(results: list[ModelResult], configs: list[str], clock: str) -> list[str]:
+def summary_rows(results: list[ModelResult], configs: list[str]) -> list[str]:
     out = [
         "| model | batch | config | layers > 10 MFLOP | median layer error | within 25 % "
-        f"| model predicted ms | model measured ms ({clock}) | model error |",
+        "| model predicted ms | model measured ms | model error |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results:
         for c in configs:
-            errs = errors(res.layers, c, clock)
+            errs = errors(res.layers, c)
             med = statistics.median(errs) if errs else math.nan
             within = sum(e <= WITHIN for e in errs) / len(errs) if errs else math.nan
-            meas = res.measured_s[clock]
+            meas = res.measured_s
             out.append(
                 f"| {res.model} | {res.batch} | {c} | {len(errs)} | {med:.0%} | {within:.0%} "
                 f"| {res.predicted_s[c] * 1e3:.1f} | {meas * 1e3:.1f} "
@@ -290,7 +282,7 @@ def summary_rows(results: list[ModelResult], configs: list[str], clock: str) -> 
     return out
 
 
-def kind_rows(results: list[ModelResult], configs: list[str], clock: str) -> list[str]:
+def kind_rows(results: list[ModelResult], configs: list[str]) -> list[str]:
     """Median measured / predicted per layer kind, over every model and batch (> 10 MFLOPs)."""
     head = " | ".join(f"meas/pred {c}" for c in configs)
     out = [f"| kind | layers | {head} |", "|---|---|" + "---|" * len(configs)]
@@ -300,8 +292,7 @@ def kind_rows(results: list[ModelResult], configs: list[str], clock: str) -> lis
         if not group:
             continue
         ratios = [
-            statistics.median(ly.measured_s[clock] / ly.predicted_s[c] for ly in group)
-            for c in configs
+            statistics.median(ly.measured_s / ly.predicted_s[c] for ly in group) for c in configs
         ]
         cells = " | ".join(f"{r:.2f}" for r in ratios)
         out.append(f"| {kind} | {len(group)} | {cells} |")
@@ -318,13 +309,8 @@ def render(results: list[ModelResult], configs: list[str], hw: Hardware, args: A
     ]
     if f"{CAL_PREFIX}threads" in hw.measured:
         cal = Calibration.from_measured(hw.measured)
-        lines[0] += (
-            f" Calibration: GEMM roof {cal.peak / 1e9:.0f} GFLOP/s, reference GEMM "
-            f"{cal.reference_s * 1e6:.0f} us."
-        )
-    for clock in results[0].measured_s:
-        lines += ["", f"Measured by {CLOCKS[clock]}.", ""]
-        lines += [*summary_rows(results, configs, clock), "", *kind_rows(results, configs, clock)]
+        lines[0] += f" Calibration: GEMM roof {cal.peak / 1e9:.0f} GFLOP/s."
+    lines += ["", *summary_rows(results, configs), "", *kind_rows(results, configs)]
     return "\n".join(lines)
 
 

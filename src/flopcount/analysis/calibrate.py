@@ -25,7 +25,9 @@ and stored in a hardware profile's ``measured`` map under ``cal_*`` keys:
    bandwidth (bytes read + written over time less the elementwise overhead) for working sets
    of 64 KiB to 256 MiB; the roofline interpolates in log2(working set).
 
-Everything runs with ``torch.set_num_threads(threads)``; timings are medians after a warm-up.
+Everything runs with ``torch.set_num_threads(threads)``; timings are medians after a warm-up
+(`Clock`). Efficiencies are fractions of the calibration's own 2048^3 GEMM rate, measured in
+the same minute, so that a shared machine's slow and fast spells shift all of them together.
 """
 
 from __future__ import annotations
@@ -45,10 +47,9 @@ from flopcount.errors import HardwareError, MissingDependencyError
 __all__ = [
     "CAL_PREFIX",
     "Calibration",
-    "SpeedClock",
+    "Clock",
     "calibrate_local",
     "interpolate_log2",
-    "reference_run",
 ]
 
 CAL_PREFIX = "cal_"
@@ -84,8 +85,8 @@ class Calibration:
     fraction of the fp32 peak). ``bandwidth``: (working-set bytes, bytes/s). ``conv_factor``:
     ``pointwise``/``spatial`` -> conv efficiency / GEMM efficiency at the same dimensions.
     ``depthwise_bandwidth``: bytes/s of a depthwise convolution. ``kernel_efficiency``: op ->
-    its roofline time / its measured time. ``reference_s``: the `SpeedClock` reference time.
-    ``peak``: FLOP/s of a 2048^3 fp32 GEMM on that clock, the roof the fractions refer to.
+    its roofline time / its measured time. ``peak``: FLOP/s of a 2048^3 fp32 GEMM measured
+    with the rest, the roof every fraction refers to.
     """
 
     threads: int
@@ -95,7 +96,6 @@ class Calibration:
     conv_factor: Mapping[str, float] = field(default_factory=dict)
     depthwise_bandwidth: float = 0.0
     kernel_efficiency: Mapping[str, float] = field(default_factory=dict)
-    reference_s: float = 0.0
     peak: float = 0.0
 
     def to_measured(self) -> dict[str, float]:
@@ -107,7 +107,6 @@ class Calibration:
         out.update({f"{CAL_PREFIX}conv_factor_{k}": v for k, v in self.conv_factor.items()})
         out[f"{CAL_PREFIX}depthwise_bw_gbs"] = self.depthwise_bandwidth / GIGA
         out.update({f"{CAL_PREFIX}kernel_eff_{k}": v for k, v in self.kernel_efficiency.items()})
-        out[f"{CAL_PREFIX}reference_us"] = self.reference_s / MICRO
         out[f"{CAL_PREFIX}peak_fp32_gflops"] = self.peak / GIGA
         return out
 
@@ -133,7 +132,6 @@ class Calibration:
             conv_factor=pick("conv_factor_"),
             depthwise_bandwidth=measured.get(f"{CAL_PREFIX}depthwise_bw_gbs", 0.0) * GIGA,
             kernel_efficiency=pick("kernel_eff_"),
-            reference_s=measured.get(f"{CAL_PREFIX}reference_us", 0.0) * MICRO,
             peak=measured.get(f"{CAL_PREFIX}peak_fp32_gflops", 0.0) * GIGA,
         )
 
@@ -153,47 +151,20 @@ def _elapsed(run: Callable[[], object], calls: int = 1) -> float:
     return (perf_counter() - start) / calls
 
 
-class SpeedClock:
-    """Median seconds of a call, at one fixed machine speed (for shared, noisy machines).
+class Clock:
+    """Median seconds per call: each of ``repeats`` samples times a batch of calls lasting
+    about a millisecond (so caches stay as warm as in a loop), after one warm-up call."""
 
-    Each sample times the reference GEMM (`reference_run`), then a batch of calls lasting about
-    a millisecond (so caches stay as warm as in a loop); the result is the median of
-    batch-per-call / reference ratios times ``best_s``: the reference time that stands for
-    "the machine's speed", given (a profile's ``reference_s``) or the fastest of a first burst
-    of 100 references, then kept fixed so that every number one clock gives is in the same
-    units. When other jobs slow the core (a busy hyperthread sibling, a lower turbo clock),
-    reference and call slow alike and the ratio holds. ``normalise=False`` gives plain medians.
-    """
-
-    def __init__(self, torch: Any, repeats: int = 7, normalise: bool = True,
-                 best_s: float = 0.0) -> None:  # fmt: skip
-        self.reference = reference_run(torch)
-        self.repeats, self.normalise, self.best_s = repeats, normalise, best_s
-        if normalise and not best_s:
-            self.best_s = min(_elapsed(self.reference) for _ in range(100))
-
-    def measure(self, run: Callable[[], object], repeats: int | None = None) -> dict[str, float]:
-        """``{"wall": plain median, "normalised": median at the best speed}`` in seconds."""
-        run()  # warm-up: allocations, kernel selection, caches
-        first = _elapsed(run)
-        calls = max(1, int(1e-3 / max(first, 1e-7)))
-        walls, ratios = [], []
-        for _ in range(repeats or self.repeats):
-            reference = _elapsed(self.reference) if self.normalise else math.nan
-            walls.append(_elapsed(run, calls))
-            ratios.append(walls[-1] / reference)
-        times = {"wall": statistics.median(walls)}
-        if self.normalise:
-            times["normalised"] = statistics.median(ratios) * self.best_s
-        return times
+    def __init__(self, repeats: int = 9) -> None:
+        self.repeats = repeats
 
     def time(self, run: Callable[[], object], repeats: int | None = None) -> float:
-        """Seconds per call: normalised when this clock normalises, else the plain median."""
-        times = self.measure(run, repeats)
-        return times.get("normalised", times["wall"])
+        run()  # warm-up: allocations, kernel selection, caches
+        calls = max(1, int(1e-3 / max(_elapsed(run), 1e-7)))
+        return statistics.median(_elapsed(run, calls) for _ in range(repeats or self.repeats))
 
 
-def _overheads(torch: Any, clock: SpeedClock) -> dict[str, float]:
+def _overheads(torch: Any, clock: Clock) -> dict[str, float]:
     """Seconds per call of a trivial module of each family: pure per-op overhead."""
     nn = torch.nn
     tiny = {
@@ -205,7 +176,7 @@ def _overheads(torch: Any, clock: SpeedClock) -> dict[str, float]:
     return {k: clock.time(partial(m, x)) for k, (m, x) in tiny.items()}
 
 
-def _gemm_efficiency(torch: Any, peak: float, clock: SpeedClock) -> Points:
+def _gemm_efficiency(torch: Any, peak: float, clock: Clock) -> Points:
     """Fraction of ``peak`` reached with one GEMM dimension ``d`` and the others 1024."""
     big = GEMM_LARGE
     points = []
@@ -223,7 +194,7 @@ def _gemm_efficiency(torch: Any, peak: float, clock: SpeedClock) -> Points:
     return tuple(points)
 
 
-def _bandwidth(torch: Any, clock: SpeedClock, quick: bool) -> Points:
+def _bandwidth(torch: Any, clock: Clock, quick: bool) -> Points:
     """Elementwise bytes/s (torch.neg into a fixed output: read + written, overhead removed).
 
     Sizes whose time is mostly the fixed overhead (the transfer under a quarter of the time)
@@ -252,7 +223,7 @@ DEPTHWISE_PROBE = (192, 192, 3, 1, 192)
 PROBE_SIZE = 40
 
 
-def _conv_seconds(torch: Any, probe: tuple[int, ...], clock: SpeedClock) -> float:
+def _conv_seconds(torch: Any, probe: tuple[int, ...], clock: Clock) -> float:
     c_in, c_out, kernel, stride, groups = probe
     conv = torch.nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False)
     x = torch.randn(1, c_in, PROBE_SIZE, PROBE_SIZE)  # 1, C_in, H, W
@@ -260,7 +231,7 @@ def _conv_seconds(torch: Any, probe: tuple[int, ...], clock: SpeedClock) -> floa
 
 
 def _conv_calibration(
-    torch: Any, peak: float, gemm: Points, overhead: float, clock: SpeedClock
+    torch: Any, peak: float, gemm: Points, overhead: float, clock: Clock
 ) -> tuple[dict[str, float], float]:
     """Conv efficiency / GEMM efficiency at the same implicit-GEMM dims; depthwise bytes/s."""
     factors = {}
@@ -301,7 +272,7 @@ def _probes(torch: Any) -> dict[str, tuple[Any, tuple[int, ...]]]:
     }
 
 
-def _kernel_efficiency(torch: Any, hw: Hardware, clock: SpeedClock) -> dict[str, float]:
+def _kernel_efficiency(torch: Any, hw: Hardware, clock: Clock) -> dict[str, float]:
     """Per op: its calibrated roofline time / its measured time, on one synthetic probe each.
 
     ``hw`` carries the calibration so far; every other row of the probe's analysis and all
@@ -323,40 +294,29 @@ def _kernel_efficiency(torch: Any, hw: Hardware, clock: SpeedClock) -> dict[str,
     return efficiency
 
 
-REFERENCE_N = 256  # the reference GEMM (256^3, fp32) that tracks a shared machine's speed
-
-
-def reference_run(torch: Any) -> Callable[[], object]:
-    """A fixed 256 x 256 x 256 fp32 GEMM: timed beside measurements to track machine speed."""
-    a = torch.randn(REFERENCE_N, REFERENCE_N)
-    return partial(torch.matmul, a, a)
-
-
-def _gemm_peak(torch: Any, clock: SpeedClock) -> float:
+def _gemm_peak(torch: Any, clock: Clock) -> float:
     """FLOP/s of a 2048^3 fp32 GEMM on this clock: the compute roof of the calibration."""
     n = 2048
     a = torch.randn(n, n)
     return 2 * n**3 / clock.time(partial(torch.matmul, a, a), 3)  # 2 FLOPs per MAC
 
 
-def calibrate_local(
-    hw: Hardware, threads: int | None = None, quick: bool = False, normalise: bool = True
-) -> Hardware:
+def calibrate_local(hw: Hardware, threads: int | None = None, quick: bool = False) -> Hardware:
     """``hw`` with this machine's cpu-eager calibration added to ``measured`` (``cal_*``).
 
     ``threads`` defaults to ``hw.cores``; ``quick`` uses 3 repeats and working sets up to
-    4 MiB only (for tests; not representative). ``normalise`` times through a `SpeedClock`
-    (every measurement in the units of one reference speed); its own 2048^3 GEMM rate is the
-    calibration's compute roof (``cal_peak_fp32_gflops``), the profile's peak stays as it was.
+    4 MiB only (for tests; not representative). The calibration's own 2048^3 GEMM rate,
+    measured beside the rest, is its compute roof (``cal_peak_fp32_gflops``); the profile's
+    peak stays as it was.
     """
     torch = _torch()
     threads = threads or hw.cores or 1
-    repeats = 3 if quick else 7
+    repeats = 3 if quick else 9
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         with torch.no_grad():
-            clock = SpeedClock(torch, repeats, normalise)
+            clock = Clock(repeats)
             peak = _gemm_peak(torch, clock)
             overhead = _overheads(torch, clock)
             gemm = _gemm_efficiency(torch, peak, clock)
@@ -367,7 +327,7 @@ def calibrate_local(
             kernels = _kernel_efficiency(torch, partial_hw, clock)
     finally:
         torch.set_num_threads(previous)
-    cal = replace(cal, kernel_efficiency=kernels, reference_s=clock.best_s)
+    cal = replace(cal, kernel_efficiency=kernels)
     note = (
         f" Calibrated for eager PyTorch on {threads} thread(s) (cal_* entries: per-op overhead, "
         "GEMM efficiency by smallest dimension, conv factors, depthwise and cache bandwidths, "
