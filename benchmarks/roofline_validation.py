@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any
@@ -43,10 +43,17 @@ from torch import nn
 
 import flopcount
 from flopcount import zoo
-from flopcount.analysis.calibrate import CAL_PREFIX, Calibration, Clock, calibrate_local
+from flopcount.analysis.calibrate import (
+    CAL_PREFIX,
+    Calibration,
+    Clock,
+    calibrate_local,
+    median_calibration,
+)
 from flopcount.analysis.hardware import Hardware, get_hardware, save_profile
 from flopcount.analysis.measure import measure_local
 from flopcount.analysis.roofline import get_preset, is_depthwise, roofline
+from flopcount.costs import Cost
 from flopcount.ir import Node
 
 MODELS = ("resnet50", "mobilenet_v2", "vit_b_16")
@@ -64,7 +71,8 @@ class Layer:
     kind: str
     flops: int
     measured_s: float  # median seconds
-    predicted_s: dict[str, float]  # roofline configuration -> seconds
+    rows: list[int]  # the report rows this layer stands for
+    predicted_s: dict[str, float] = field(default_factory=dict)  # roofline config -> seconds
 
 
 @dataclass
@@ -74,8 +82,9 @@ class ModelResult:
     model: str
     batch: int
     measured_s: float
-    predicted_s: dict[str, float]
+    predicted_s: dict[str, float] = field(default_factory=dict)
     layers: list[Layer] = field(default_factory=list)
+    pairs: list[tuple[Node, Cost]] = field(default_factory=list, repr=False)
 
 
 class Timer:
@@ -119,21 +128,24 @@ def _pinned(cores: int) -> Callable[[], None]:
 
 
 def cpu_profile(args: argparse.Namespace) -> Hardware:
-    """The profile from ``--profile`` or measured now; calibrated for ``--threads``; saved."""
+    """The profile from ``--profile``, or measured now on ``--threads`` cores and saved."""
     if args.profile:
-        hw = get_hardware(args.profile)
-    else:
-        undo = _pinned(args.threads)
-        try:
-            hw = measure_local(progress=_progress)
-        finally:
-            undo()
-    if f"{CAL_PREFIX}threads" not in hw.measured:
-        print("calibrating cpu-eager ...", file=sys.stderr)
-        hw = calibrate_local(hw, threads=args.threads, quick=False)
-        save_profile(hw, args.save_profile)
-        print(f"profile saved to {args.save_profile}", file=sys.stderr)
+        return get_hardware(args.profile)
+    undo = _pinned(args.threads)
+    try:
+        hw = measure_local(progress=_progress)
+    finally:
+        undo()
+    save_profile(hw, args.save_profile)
     return hw
+
+
+def calibrate(hw: Hardware, args: argparse.Namespace, passes: list[Hardware]) -> None:
+    """One calibration pass (when the profile has none of its own), kept in ``passes``."""
+    if f"{CAL_PREFIX}threads" in hw.measured:
+        return
+    print(f"calibration pass {len(passes) + 1} ...", file=sys.stderr)
+    passes.append(calibrate_local(hw, threads=args.threads))
 
 
 def _progress(message: str, fraction: float) -> None:
@@ -220,17 +232,15 @@ def functional_gemm(node: Node, device: str, dtype: torch.dtype) -> Callable[[],
 # --- one model ----------------------------------------------------------------------------
 
 
-def validate(name: str, batch: int, hw: Hardware, configs: dict[str, str],
-             args: argparse.Namespace) -> ModelResult:  # fmt: skip
+def measure(name: str, batch: int, args: argparse.Namespace) -> ModelResult:
+    """Analyse one model (shapes only), then time its layers and whole forward pass."""
     dtype = getattr(torch, args.dtype)
     meta, meta_inputs = zoo.build(name, batch=batch)
     report = flopcount.analyze(meta.to(dtype), torch.empty_like(meta_inputs[0], dtype=dtype))
-    pairs = [(row.node, row.cost) for row in report.rows]
-    times = {c: roofline(pairs, hw, options=get_preset(p)) for c, p in configs.items()}
     model, x = real_model(name, batch, args.device, dtype)
     captured = capture_inputs(model, x)
     timer = Timer(args)
-    result = ModelResult(name, batch, 0.0, {c: r.total_time_s for c, r in times.items()})
+    result = ModelResult(name, batch, 0.0, pairs=[(r.node, r.cost) for r in report.rows])
     forward = partial(model, x)
     with torch.no_grad():
         before = timer.median(forward, args.model_repeats)
@@ -243,14 +253,21 @@ def validate(name: str, batch: int, hw: Hardware, configs: dict[str, str],
                 run = functional_gemm(node, args.device, dtype)
             else:
                 continue
-            predicted = {c: sum(r.rows[i].time_s for i in indices) for c, r in times.items()}
             flops = sum(report.rows[i].cost.flops for i in indices)
-            layer = Layer(scope, layer_kind(node), flops, timer.median(run), predicted)
-            result.layers.append(layer)
+            result.layers.append(Layer(scope, layer_kind(node), flops, timer.median(run), indices))
         after = timer.median(forward, args.model_repeats)
     # A shared machine's speed drifts over minutes: the mean of the medians before and after.
     result.measured_s = (before + after) / 2
     return result
+
+
+def predict(result: ModelResult, hw: Hardware, configs: dict[str, str]) -> None:
+    """Fill every layer's and the model's predicted seconds under each configuration."""
+    for config, preset in configs.items():
+        rows = roofline(result.pairs, hw, options=get_preset(preset))
+        result.predicted_s[config] = rows.total_time_s
+        for layer in result.layers:
+            layer.predicted_s[config] = sum(rows.rows[i].time_s for i in layer.rows)
 
 
 # --- statistics and tables ----------------------------------------------------------------
@@ -336,21 +353,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    passes: list[Hardware] = []
     if args.device == "cpu":
         torch.set_num_threads(args.threads)
         torch.set_flush_denormal(True)
         hw, configs = cpu_profile(args), {"plain": "none", "cpu-eager": "cpu-eager"}
+        calibrate(hw, args, passes)
     else:
         hw, configs = get_hardware(args.hardware), {"plain": "none", "eager-gpu": "eager-gpu"}
     results = []
     for name in args.models:
         for batch in args.batches:
             print(f"{name} batch {batch} ...", file=sys.stderr)
-            results.append(validate(name, batch, hw, configs, args))
+            results.append(measure(name, batch, args))
+        if args.device == "cpu":
+            calibrate(hw, args, passes)  # passes spread over the run: see median_calibration
+    if passes:
+        hw = median_calibration(passes)
+        save_profile(hw, args.save_profile)
+        print(f"calibrated profile saved to {args.save_profile}", file=sys.stderr)
+    for result in results:
+        predict(result, hw, configs)
     print(render(results, list(configs), hw, args))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
-            json.dump([asdict(r) for r in results], out, indent=1)
+            json.dump([asdict(replace(r, pairs=[])) for r in results], out, indent=1)
     return 0
 
 

@@ -10,6 +10,7 @@ from flopcount.analysis.calibrate import (
     Clock,
     calibrate_local,
     interpolate_log2,
+    median_calibration,
 )
 from flopcount.analysis.hardware import Hardware
 from flopcount.analysis.kernels import gemm_dims, is_depthwise, view_savings
@@ -122,3 +123,20 @@ def test_clock_times_a_call() -> None:
 
     assert Clock(repeats=3).time(run) > 0
     assert len(calls) >= 1 + 1 + 3  # warm-up, sizing call, then three batches of at least one
+
+
+def test_median_calibration_merges_passes_entry_by_entry() -> None:
+    base = Hardware("toy", "test", {"fp32": 1e9}, 1e9, 1e9, "fixture", measured={"x": 1.0})
+
+    def calibrated(overhead_us: float, bandwidths: dict[float, float]) -> Hardware:
+        cal = Calibration(1, {"conv": overhead_us * 1e-6}, bandwidth=tuple(bandwidths.items()))
+        return Hardware(**{**base.__dict__, "measured": {"x": 1.0, **cal.to_measured()}})
+
+    passes = [calibrated(10, {1024.0: 5e9}), calibrated(30, {1024.0: 9e9, 4096.0: 2e9}),
+              calibrated(20, {1024.0: 7e9})]  # fmt: skip
+    merged = Calibration.from_measured(median_calibration(passes).measured)
+    assert merged.overhead_s["conv"] == pytest.approx(20e-6)  # median of 10, 30, 20 us
+    assert dict(merged.bandwidth) == pytest.approx({1024.0: 7e9, 4096.0: 2e9})  # 4096: one pass
+    assert median_calibration(passes).measured["x"] == 1.0  # other entries: the first pass's
+    with pytest.raises(HardwareError):
+        median_calibration([])

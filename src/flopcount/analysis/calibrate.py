@@ -50,6 +50,7 @@ __all__ = [
     "Clock",
     "calibrate_local",
     "interpolate_log2",
+    "median_calibration",
 ]
 
 CAL_PREFIX = "cal_"
@@ -334,3 +335,22 @@ def calibrate_local(hw: Hardware, threads: int | None = None, quick: bool = Fals
         "kernel efficiency of pooling, normalisation, GELU and attention)."
     )
     return replace(hw, measured={**hw.measured, **cal.to_measured()}, notes=hw.notes + note)
+
+
+def median_calibration(passes: Sequence[Hardware]) -> Hardware:
+    """The first profile with each ``cal_*`` entry replaced by its median over ``passes``.
+
+    One calibration is a snapshot of a few seconds; on a shared machine whose speed drifts
+    over minutes, passes spread over a run and merged entry by entry stand for the whole run.
+    An entry missing from some passes (a bandwidth size left out) takes the median of the rest.
+    """
+    if not passes:
+        raise HardwareError("median_calibration needs at least one calibrated profile")
+    keys = {k for hw in passes for k in hw.measured if k.startswith(CAL_PREFIX)}
+    merged = {
+        key: statistics.median(hw.measured[key] for hw in passes if key in hw.measured)
+        for key in sorted(keys)
+    }
+    note = f" Calibration: median of {len(passes)} passes." if len(passes) > 1 else ""
+    first = passes[0]
+    return replace(first, measured={**first.measured, **merged}, notes=first.notes + note)
