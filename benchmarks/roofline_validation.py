@@ -10,6 +10,11 @@ the same model with real (random) weights and times it:
   runs functionally (no module call) are timed as ``F.linear`` on the node's shapes;
 - the model: the median of whole forward passes under ``torch.no_grad`` in eval mode.
 
+Timing runs in rounds (3; 2 with ``--quick``): each round times every model's forward pass
+and layers, and the reported figure is the median over rounds, so that each number spans the
+whole run; on CPU a calibration pass (`calibrate_local`) runs before the first round and after
+each, and the profile's calibration is their entry-by-entry median (`median_calibration`).
+
 A layer's prediction is the time of its report rows (scope == module name, op Conv, Gemm or
 MatMul, plus a separate bias Add). Printed per model: the median of |pred - meas| / meas over
 layers above 10 MFLOPs, the fraction within 25 %, the whole-model error, and the median
@@ -232,33 +237,52 @@ def functional_gemm(node: Node, device: str, dtype: torch.dtype) -> Callable[[],
 # --- one model ----------------------------------------------------------------------------
 
 
-def measure(name: str, batch: int, args: argparse.Namespace) -> ModelResult:
-    """Analyse one model (shapes only), then time its layers and whole forward pass."""
+@dataclass
+class Bench:
+    """One (model, batch) ready to time: its forward pass and one callable per layer."""
+
+    result: ModelResult
+    forward: Callable[[], object]
+    runs: list[Callable[[], object]]
+    samples: list[list[float]]  # per-round medians: the forward pass first, then each layer
+
+
+def prepare(name: str, batch: int, args: argparse.Namespace) -> Bench:
+    """Analyse one model (shapes only), build it with weights and capture each layer's input."""
     dtype = getattr(torch, args.dtype)
     meta, meta_inputs = zoo.build(name, batch=batch)
     report = flopcount.analyze(meta.to(dtype), torch.empty_like(meta_inputs[0], dtype=dtype))
     model, x = real_model(name, batch, args.device, dtype)
     captured = capture_inputs(model, x)
-    timer = Timer(args)
     result = ModelResult(name, batch, 0.0, pairs=[(r.node, r.cost) for r in report.rows])
-    forward = partial(model, x)
+    runs: list[Callable[[], object]] = []
+    for scope, indices in group_rows(report.rows, set(captured)).items():
+        node = report.rows[indices[0]].node
+        if scope in captured:
+            runs.append(partial(captured[scope][0], captured[scope][1]))
+        elif node.op == "Gemm" and len(node.inputs[0].shape) == 2:
+            runs.append(functional_gemm(node, args.device, dtype))
+        else:
+            continue
+        flops = sum(report.rows[i].cost.flops for i in indices)
+        result.layers.append(Layer(scope, layer_kind(node), flops, 0.0, indices))
+    return Bench(result, partial(model, x), runs, [[] for _ in range(len(runs) + 1)])
+
+
+def measure_round(bench: Bench, timer: Timer, args: argparse.Namespace) -> None:
+    """One round: the forward pass, then every layer alone; each a median of a few calls."""
     with torch.no_grad():
-        before = timer.median(forward, args.model_repeats)
-        for scope, indices in group_rows(report.rows, set(captured)).items():
-            node = report.rows[indices[0]].node
-            if scope in captured:
-                module, inp = captured[scope]
-                run: Callable[[], object] = partial(module, inp)
-            elif node.op == "Gemm" and len(node.inputs[0].shape) == 2:
-                run = functional_gemm(node, args.device, dtype)
-            else:
-                continue
-            flops = sum(report.rows[i].cost.flops for i in indices)
-            result.layers.append(Layer(scope, layer_kind(node), flops, timer.median(run), indices))
-        after = timer.median(forward, args.model_repeats)
-    # A shared machine's speed drifts over minutes: the mean of the medians before and after.
-    result.measured_s = (before + after) / 2
-    return result
+        bench.samples[0].append(timer.median(bench.forward, args.model_repeats))
+        for samples, run in zip(bench.samples[1:], bench.runs):
+            samples.append(timer.median(run))
+
+
+def finish(bench: Bench) -> ModelResult:
+    """Median over rounds: a shared machine's speed drifts over minutes, rounds spread it."""
+    bench.result.measured_s = statistics.median(bench.samples[0])
+    for layer, samples in zip(bench.result.layers, bench.samples[1:]):
+        layer.measured_s = statistics.median(samples)
+    return bench.result
 
 
 def predict(result: ModelResult, hw: Hardware, configs: dict[str, str]) -> None:
@@ -345,7 +369,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", help="write every layer's numbers here")
     args = parser.parse_args(argv)
     args.dtype = args.dtype or ("float32" if args.device == "cpu" else "bfloat16")
-    args.repeats, args.model_repeats = (3, 3) if args.quick else (9, 7)
+    args.rounds, args.repeats, args.model_repeats = (2, 3, 2) if args.quick else (3, 5, 3)
     if args.quick:
         args.batches = [1]
     return args
@@ -361,13 +385,16 @@ def main(argv: list[str] | None = None) -> int:
         calibrate(hw, args, passes)
     else:
         hw, configs = get_hardware(args.hardware), {"plain": "none", "eager-gpu": "eager-gpu"}
-    results = []
-    for name in args.models:
-        for batch in args.batches:
-            print(f"{name} batch {batch} ...", file=sys.stderr)
-            results.append(measure(name, batch, args))
+    benches = [prepare(name, batch, args) for name in args.models for batch in args.batches]
+    timer = Timer(args)
+    for round_ in range(args.rounds):
+        for bench in benches:
+            print(f"round {round_ + 1}: {bench.result.model} batch {bench.result.batch}",
+                  file=sys.stderr)  # fmt: skip
+            measure_round(bench, timer, args)
         if args.device == "cpu":
             calibrate(hw, args, passes)  # passes spread over the run: see median_calibration
+    results = [finish(bench) for bench in benches]
     if passes:
         hw = median_calibration(passes)
         save_profile(hw, args.save_profile)
