@@ -53,6 +53,7 @@ from flopcount.analysis.calibrate import (
     Calibration,
     Clock,
     calibrate_local,
+    calibrate_overheads,
     median_calibration,
 )
 from flopcount.analysis.hardware import Hardware, get_hardware, save_profile
@@ -350,7 +351,10 @@ def render(results: list[ModelResult], configs: list[str], hw: Hardware, args: A
     ]
     if f"{CAL_PREFIX}threads" in hw.measured:
         cal = Calibration.from_measured(hw.measured)
-        lines[0] += f" Calibration: GEMM roof {cal.peak / 1e9:.0f} GFLOP/s."
+        overheads = ", ".join(f"{k} {v * 1e6:.1f}" for k, v in cal.overhead_s.items())
+        lines[0] += f" Per-op overhead (us): {overheads}."
+        if cal.peak:
+            lines[0] += f" Calibration: GEMM roof {cal.peak / 1e9:.0f} GFLOP/s."
     lines += ["", *summary_rows(results, configs), "", *kind_rows(results, configs)]
     return "\n".join(lines)
 
@@ -367,6 +371,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, batch 1 only")
     parser.add_argument("--json", help="write every layer's numbers here")
+    parser.add_argument("--replay", help="re-predict the measurements of a --json file")
     args = parser.parse_args(argv)
     args.dtype = args.dtype or ("float32" if args.device == "cpu" else "bfloat16")
     args.rounds, args.repeats, args.model_repeats = (2, 3, 2) if args.quick else (3, 5, 3)
@@ -375,8 +380,29 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def replay(args: argparse.Namespace) -> int:
+    """Predict again, with today's code and ``--profile``, what a ``--json`` run measured."""
+    hw = get_hardware(args.profile)
+    configs = {"plain": "none", "cpu-eager": "cpu-eager"}
+    with open(args.replay, encoding="utf-8") as saved:
+        results = []
+        for entry in json.load(saved):
+            layers = [Layer(**{**ly, "predicted_s": {}}) for ly in entry.pop("layers")]
+            result = ModelResult(**{**entry, "predicted_s": {}, "pairs": []}, layers=layers)
+            dtype = getattr(torch, args.dtype)
+            meta, inputs = zoo.build(result.model, batch=result.batch)
+            report = flopcount.analyze(meta.to(dtype), torch.empty_like(inputs[0], dtype=dtype))
+            result.pairs = [(r.node, r.cost) for r in report.rows]
+            predict(result, hw, configs)
+            results.append(result)
+    print(render(results, list(configs), hw, args))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.replay:
+        return replay(args)
     passes: list[Hardware] = []
     if args.device == "cpu":
         torch.set_num_threads(args.threads)
@@ -384,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         hw, configs = cpu_profile(args), {"plain": "none", "cpu-eager": "cpu-eager"}
         calibrate(hw, args, passes)
     else:
-        hw, configs = get_hardware(args.hardware), {"plain": "none", "eager-gpu": "eager-gpu"}
+        hw = calibrate_overheads(get_hardware(args.hardware), args.device, args.dtype)
+        configs = {"plain": "none", "eager-gpu": "eager-gpu", "calibrated": "eager-gpu-calibrated"}
     benches = [prepare(name, batch, args) for name in args.models for batch in args.batches]
     timer = Timer(args)
     for round_ in range(args.rounds):

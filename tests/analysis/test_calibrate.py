@@ -13,7 +13,7 @@ from flopcount.analysis.calibrate import (
     median_calibration,
 )
 from flopcount.analysis.hardware import Hardware
-from flopcount.analysis.kernels import gemm_dims, is_depthwise, view_savings
+from flopcount.analysis.kernels import folded_matmuls, gemm_dims, is_depthwise, view_savings
 from flopcount.errors import HardwareError
 from flopcount.ir import Node, TensorSpec
 
@@ -94,6 +94,18 @@ def test_view_savings_follow_a_chain_of_views() -> None:
     assert view_savings([expand, reshape, use], frozenset()) == [0, 0, 0]
 
 
+def test_a_matmul_with_a_broadcast_matrix_folds_into_one_gemm() -> None:
+    w = spec((768, 2304), "w")
+    expand = Node("Expand", (w,), (spec((197, 768, 2304), "w"),))
+    x = spec((197, 8, 768), "x")
+    broadcast = Node("MatMul", (x, expand.outputs[0]), (spec((197, 8, 2304), "y"),))
+    batched = Node("MatMul", (x, spec((197, 768, 2304), "b")), (spec((197, 8, 2304), "z"),))
+    nodes = [expand, broadcast, batched]
+    assert folded_matmuls(nodes, frozenset({"Expand"})) == [False, True, False]
+    assert gemm_dims(broadcast, folded=True) == (197 * 8, 2304, 768)  # one GEMM of 1576 rows
+    assert gemm_dims(broadcast) == (8, 2304, 768)  # as traced: 197 GEMMs of 8 rows
+
+
 @pytest.mark.slow
 def test_quick_calibration_records_every_entry() -> None:
     pytest.importorskip("torch")
@@ -107,7 +119,7 @@ def test_quick_calibration_records_every_entry() -> None:
     assert set(cal.conv_factor) == {"pointwise", "spatial", "strided"}
     assert cal.depthwise_bandwidth > 0
     assert set(cal.kernel_efficiency) == {
-        "MaxPool", "BatchNormalization", "LayerNormalization", "Gelu",
+        "MaxPool", "BatchNormalization", "Relu", "Clip", "Add", "LayerNormalization", "Gelu",
         "ScaledDotProductAttention",
     }  # fmt: skip
     assert cal.peak > 0  # the calibration's own compute roof; the profile's peak is kept:

@@ -302,3 +302,22 @@ def test_cpu_eager_reads_the_calibration_from_the_profile() -> None:
         roofline([matmul(64)], TOY, options=get_preset("cpu-eager"))
     explicit = with_calibration(RooflineOptions(calibrated=True, launch_overhead_s=1e-6), profile)
     assert explicit.launch_overhead_s == 1e-6  # explicit settings win over the profile
+
+
+def test_overlapping_overhead_takes_the_larger_of_kernel_and_overhead() -> None:
+    # A 128^3 MatMul is 41.9 us of compute on TOY; a 10 us host overhead hides behind it,
+    # a 60 us one leaves 60 - 41.9 = 18.1 us visible.
+    kernel = 2 * 128**3 / 100e9
+    for overhead, expected in ((10e-6, kernel), (60e-6, 60e-6)):
+        options = RooflineOptions(launch_overhead_s=overhead, overlap_overhead=True)
+        row = roofline([matmul(128)], TOY, options=options).rows[0]
+        assert row.time_s == pytest.approx(expected)
+        assert row.overhead_s == pytest.approx(expected - kernel)
+
+
+def test_gpu_preset_takes_only_overheads_from_the_profile() -> None:
+    cal = Calibration(threads=0, overhead_s={"elementwise": 20e-6, "linear": 30e-6})
+    profile = replace(TOY, measured=cal.to_measured())
+    rows = roofline([matmul(128), add(1024)], profile, options=get_preset("eager-gpu-calibrated"))
+    assert rows.rows[0].time_s == pytest.approx(max(2 * 128**3 / (0.8 * 100e9), 30e-6))
+    assert rows.rows[1].time_s == pytest.approx(20e-6)  # 12 KiB of traffic: overhead-bound

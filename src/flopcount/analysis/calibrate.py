@@ -21,9 +21,14 @@ and stored in a hardware profile's ``measured`` map under ``cal_*`` keys:
    GEMMs at all: their time follows the bytes they move, at a rate measured on one synthetic
    depthwise 3x3 convolution.
 4. **Cache residency** (``cal_bw_gbs_ws<bytes>``): an elementwise op whose working set (bytes
-   read + written) fits in L1/L2/L3 streams faster than DRAM. Measured as out-of-place ReLU
-   bandwidth (bytes read + written over time less the elementwise overhead) for working sets
+   read + written) fits in L1/L2/L3 streams faster than DRAM. Measured as ``torch.neg`` into a
+   fixed output (bytes read + written over the time less its 1-element time) for working sets
    of 64 KiB to 256 MiB; the roofline interpolates in log2(working set).
+5. **Kernel efficiency** (``cal_kernel_eff_<op>``): some kernels sit far below both roofs
+   (PyTorch's NCHW max-pool, multi-pass normalisations, erf-based GELU). One synthetic module
+   per op is timed and analysed by flopcount itself; the efficiency is its calibrated roofline
+   time over its measured time (other rows and overheads subtracted first).
+6. **Compute roof** (``cal_peak_fp32_gflops``): a 2048^3 fp32 GEMM timed with the rest.
 
 Everything runs with ``torch.set_num_threads(threads)``; timings are medians after a warm-up
 (`Clock`). Efficiencies are fractions of the calibration's own 2048^3 GEMM rate, measured in
@@ -49,6 +54,7 @@ __all__ = [
     "Calibration",
     "Clock",
     "calibrate_local",
+    "calibrate_overheads",
     "interpolate_log2",
     "median_calibration",
 ]
@@ -145,36 +151,52 @@ def _torch() -> Any:
     return torch
 
 
-def _elapsed(run: Callable[[], object], calls: int = 1) -> float:
-    start = perf_counter()
-    for _ in range(calls):
-        run()
-    return (perf_counter() - start) / calls
+def _no_sync() -> None:
+    """Host code needs no synchronisation: the call has finished when it returns."""
 
 
 class Clock:
     """Median seconds per call: each of ``repeats`` samples times a batch of calls lasting
-    about a millisecond (so caches stay as warm as in a loop), after one warm-up call."""
+    about a millisecond (so caches stay as warm as in a loop), after one warm-up call.
 
-    def __init__(self, repeats: int = 9) -> None:
-        self.repeats = repeats
+    ``sync`` waits for queued device work (``torch.cuda.synchronize``) before and after each
+    batch: calls in a batch are queued back to back, as a forward pass queues them.
+    """
+
+    def __init__(self, repeats: int = 9, sync: Callable[[], None] = _no_sync) -> None:
+        self.repeats, self.sync = repeats, sync
+
+    def elapsed(self, run: Callable[[], object], calls: int = 1) -> float:
+        """Seconds per call of ``calls`` back-to-back calls."""
+        self.sync()
+        start = perf_counter()
+        for _ in range(calls):
+            run()
+        self.sync()
+        return (perf_counter() - start) / calls
 
     def time(self, run: Callable[[], object], repeats: int | None = None) -> float:
         run()  # warm-up: allocations, kernel selection, caches
-        calls = max(1, int(1e-3 / max(_elapsed(run), 1e-7)))
-        return statistics.median(_elapsed(run, calls) for _ in range(repeats or self.repeats))
+        calls = max(1, int(1e-3 / max(self.elapsed(run), 1e-7)))
+        return statistics.median(self.elapsed(run, calls) for _ in range(repeats or self.repeats))
 
 
-def _overheads(torch: Any, clock: Clock) -> dict[str, float]:
+def _overheads(
+    torch: Any, clock: Clock, device: str = "cpu", dtype: str = "float32"
+) -> dict[str, float]:
     """Seconds per call of a trivial module of each family: pure per-op overhead."""
-    nn = torch.nn
+    nn, kind = torch.nn, getattr(torch, dtype)
     tiny = {
-        "elementwise": (nn.ReLU(), torch.randn(1)),
-        "conv": (nn.Conv2d(8, 8, 1), torch.randn(1, 8, 4, 4)),
-        "linear": (nn.Linear(8, 8), torch.randn(1, 8)),
-        "norm": (nn.BatchNorm2d(8).eval(), torch.randn(1, 8, 4, 4)),
+        "elementwise": (nn.ReLU(), (1,)),
+        "conv": (nn.Conv2d(8, 8, 1), (1, 8, 4, 4)),
+        "linear": (nn.Linear(8, 8), (1, 8)),
+        "norm": (nn.BatchNorm2d(8).eval(), (1, 8, 4, 4)),
     }
-    return {k: clock.time(partial(m, x)) for k, (m, x) in tiny.items()}
+    times = {}
+    for family, (module, shape) in tiny.items():
+        x = torch.randn(*shape, device=device, dtype=kind)
+        times[family] = clock.time(partial(module.to(device, kind), x))
+    return times
 
 
 def _gemm_efficiency(torch: Any, peak: float, clock: Clock) -> Points:
@@ -249,27 +271,39 @@ def _conv_calibration(
     return factors, nbytes / max(seconds, 1e-9)
 
 
-class _Attention:
-    """``F.scaled_dot_product_attention(q, q, q)`` as a module factory (self-attention)."""
+def _module(torch: Any, function: Callable[[Any], Any]) -> Any:
+    """``function`` as a ``torch.nn.Module`` (so that flopcount's frontend can lower it)."""
 
-    @staticmethod
-    def make(torch: Any) -> Any:
-        class Attention(torch.nn.Module):
-            def forward(self, q: Any) -> Any:
-                return torch.nn.functional.scaled_dot_product_attention(q, q, q)
+    class Wrapped(torch.nn.Module):  # type: ignore[misc,name-defined]
+        def forward(self, x: Any) -> Any:
+            return function(x)
 
-        return Attention()
+    return Wrapped()
 
 
 def _probes(torch: Any) -> dict[str, tuple[Any, tuple[int, ...]]]:
-    """IR op -> (synthetic module, input shape): one probe per non-GEMM kernel family."""
-    nn = torch.nn
+    """IR op -> (synthetic module, input shape): one probe per non-GEMM kernel family.
+
+    Out-of-place like the models' own modules, so allocation of the output is included.
+    """
+    nn, functional = torch.nn, torch.nn.functional
+
+    def self_attention(q: Any) -> Any:
+        return functional.scaled_dot_product_attention(q, q, q)
+
+    def residual(x: Any) -> Any:
+        return x + x
+
+    image = (1, 48, 80, 80)  # 1.2 MiB of fp32
     return {
-        "MaxPool": (nn.MaxPool2d(3, 2, 1), (1, 48, 80, 80)),
-        "BatchNormalization": (nn.BatchNorm2d(48), (1, 48, 80, 80)),
+        "MaxPool": (nn.MaxPool2d(3, 2, 1), image),
+        "BatchNormalization": (nn.BatchNorm2d(48), image),
+        "Relu": (nn.ReLU(), image),
+        "Clip": (nn.ReLU6(), image),
+        "Add": (_module(torch, residual), image),
         "LayerNormalization": (nn.LayerNorm(640), (1, 160, 640)),
         "Gelu": (nn.GELU(), (1, 160, 2560)),
-        "ScaledDotProductAttention": (_Attention.make(torch), (1, 10, 160, 64)),
+        "ScaledDotProductAttention": (_module(torch, self_attention), (1, 10, 160, 64)),
     }
 
 
@@ -335,6 +369,22 @@ def calibrate_local(hw: Hardware, threads: int | None = None, quick: bool = Fals
         "kernel efficiency of pooling, normalisation, GELU and attention)."
     )
     return replace(hw, measured={**hw.measured, **cal.to_measured()}, notes=hw.notes + note)
+
+
+def calibrate_overheads(hw: Hardware, device: str = "cuda", dtype: str = "bfloat16") -> Hardware:
+    """``hw`` with the per-op overheads of eager PyTorch driving ``device`` (``cal_*``).
+
+    Only the overheads: on an accelerator the host's per-module dispatch (the Python module
+    call, the dispatcher, the kernel launch) is what small layers cost when queued back to
+    back. ``cal_threads`` is 0: the calibration did not pin host threads.
+    """
+    torch = _torch()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else _no_sync
+    with torch.no_grad():
+        overhead = _overheads(torch, Clock(9, sync), device, dtype)
+    cal = Calibration(threads=0, overhead_s=overhead).to_measured()
+    note = f" Per-op overheads of eager PyTorch on {device} ({dtype}) calibrated (cal_*)."
+    return replace(hw, measured={**hw.measured, **cal}, notes=hw.notes + note)
 
 
 def median_calibration(passes: Sequence[Hardware]) -> Hardware:

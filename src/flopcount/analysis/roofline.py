@@ -30,7 +30,13 @@ from typing import Literal
 
 from flopcount.analysis.calibrate import Calibration, interpolate_log2
 from flopcount.analysis.hardware import Hardware, dtype_key
-from flopcount.analysis.kernels import VIEW_OPS, gemm_dims, is_depthwise, view_savings
+from flopcount.analysis.kernels import (
+    VIEW_OPS,
+    folded_matmuls,
+    gemm_dims,
+    is_depthwise,
+    view_savings,
+)
 from flopcount.costs import Cost
 from flopcount.errors import HardwareError
 from flopcount.ir import Node
@@ -75,7 +81,10 @@ class RooflineOptions:
     - ``kernel_efficiency``: op -> fraction of its roofline rate (both roofs) the framework's
       kernel for that op reaches (a slow pooling kernel, a multi-pass normalisation).
     - ``peak_scale``: multiplies every peak (a calibration's own GEMM rate over the profile's).
-    - ``calibrated``: fill the seven above from the hardware profile's ``cal_*`` entries.
+    - ``overlap_overhead``: asynchronous launches (a GPU): the host's overhead overlaps the
+      kernel, so a node takes max(kernel, overhead) instead of their sum.
+    - ``calibrated``: fill the overheads and the six refinements above them from the hardware
+      profile's ``cal_*`` entries.
     - With ``view_ops``, consumers of a view are charged the bytes of the storage it aliases.
     """
 
@@ -92,6 +101,7 @@ class RooflineOptions:
     bandwidth_curve: tuple[tuple[float, float], ...] = ()
     kernel_efficiency: Mapping[str, float] = field(default_factory=dict)
     peak_scale: float = 1.0
+    overlap_overhead: bool = False
     calibrated: bool = False
 
     def __post_init__(self) -> None:
@@ -134,6 +144,15 @@ PRESETS: dict[str, RooflineOptions] = {
     ),
     # Eager PyTorch on a CPU: every number from the profile's calibration (calibrate.py).
     "cpu-eager": RooflineOptions(calibrated=True, view_ops=VIEW_OPS),
+    # Eager PyTorch on a GPU: eager-gpu's efficiencies, per-module overheads measured on the
+    # host that drives it (calibrate_overheads), overlapping the kernels they launch.
+    "eager-gpu-calibrated": RooflineOptions(
+        default_compute_efficiency=0.8,
+        memory_efficiency=0.9,
+        view_ops=VIEW_OPS,
+        overlap_overhead=True,
+        calibrated=True,
+    ),
 }
 
 
@@ -212,12 +231,12 @@ def _intensity(flops: int, nbytes: int) -> float:
     return math.inf if flops else 0.0
 
 
-def _efficiency(node: Node, options: RooflineOptions) -> float:
+def _efficiency(node: Node, options: RooflineOptions, folded: bool) -> float:
     """Fraction of peak: the op's efficiency x GEMM-shape efficiency x conv-kernel factor."""
     efficiency = options.compute_efficiency.get(node.op, options.default_compute_efficiency)
     if is_depthwise(node):
         return efficiency  # not a GEMM: see depthwise_bandwidth
-    dims = gemm_dims(node) if options.gemm_efficiency else None
+    dims = gemm_dims(node, folded) if options.gemm_efficiency else None
     if dims:
         efficiency *= interpolate_log2(options.gemm_efficiency, max(min(dims), 1))
     if node.op == "Conv" and options.conv_factor:
@@ -237,14 +256,14 @@ def _bandwidth(node: Node, nbytes: int, hardware: Hardware, options: RooflineOpt
 
 def _row(
     index: int, node: Node, cost: Cost, key: str, hardware: Hardware,
-    options: RooflineOptions, unread: int,
+    options: RooflineOptions, unread: int, folded: bool = False,
 ) -> RooflineRow:  # fmt: skip
     """One node's time; ``unread`` input bytes come from cache or alias a smaller storage."""
     nbytes = max(cost.bytes_total - min(unread, cost.bytes_read), 0)
     intensity = _intensity(cost.flops, nbytes)
     if node.op in options.view_ops:
         return RooflineRow(index, 0.0, "none", intensity, dtype=key)
-    efficiency = _efficiency(node, options) * options.peak_scale
+    efficiency = _efficiency(node, options, folded) * options.peak_scale
     compute = cost.flops / (_peak(hardware, key, node, index) * efficiency) if cost.flops else 0.0
     if cost.int_ops:
         compute += cost.int_ops / (_peak(hardware, "int8", node, index) * efficiency)
@@ -252,6 +271,8 @@ def _row(
     time = max(compute, memory) / options.kernel_efficiency.get(node.op, 1.0)
     bound: Bound = "none" if time == 0 else ("compute" if compute >= memory else "memory")
     overhead = options.op_overhead_s.get(node.op, options.launch_overhead_s) if time > 0 else 0.0
+    if options.overlap_overhead:  # the host dispatches the next op while this one runs
+        overhead = max(overhead - time, 0.0)
     return RooflineRow(index, time + overhead, bound, intensity, compute, memory, key, overhead)
 
 
@@ -323,10 +344,11 @@ def roofline(
     keys = [forced or node_dtype(node) for node, _ in pairs]
     nodes = [node for node, _ in pairs]
     savings = view_savings(nodes, options.view_ops) if options.view_ops else [0] * len(nodes)
+    folded = folded_matmuls(nodes, options.view_ops) if options.view_ops else [False] * len(nodes)
     rows, previous = [], None
     for index, ((node, cost), key) in enumerate(zip(pairs, keys)):
         unread = _cached_bytes(node, previous, options.cache_bytes) + savings[index]
-        rows.append(_row(index, node, cost, key, hardware, options, unread))
+        rows.append(_row(index, node, cost, key, hardware, options, unread, folded[index]))
         previous = node
     ridge_dtype = forced or _dominant_dtype(pairs, keys, hardware)
     return RooflineResult(
