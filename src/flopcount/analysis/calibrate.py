@@ -14,10 +14,10 @@ and stored in a hardware profile's ``measured`` map under ``cal_*`` keys:
    High-Performance Matrix Multiplication", ACM TOMS 34(3), 2008). Measured as the fraction of
    the profile's fp32 peak reached by ``d x 1024 @ 1024 x 1024`` (and the two other placements
    of the small dimension; the median of the three) for d = 1 ... 512.
-3. **Convolution kernels** (``cal_conv_factor_pointwise``, ``cal_conv_factor_spatial``): what a
-   oneDNN convolution reaches relative to a GEMM of the same implicit-GEMM dimensions (M = N
-   H_out W_out, N = C_out / groups, K = C_in / groups k_h k_w), for one synthetic 1x1 and one
-   synthetic 3x3 convolution. **Depthwise** convolutions (``cal_depthwise_bw_gbs``) are not
+3. **Convolution kernels** (``cal_conv_factor_<kind>``): what a convolution reaches relative
+   to a GEMM of the same implicit-GEMM dimensions (M = N H_out W_out, N = C_out / groups,
+   K = C_in / groups k_h k_w), for one synthetic 1x1 (``pointwise``), 3x3 (``spatial``) and
+   3x3 stride-2 (``strided``) convolution. **Depthwise** convolutions (``cal_depthwise_bw_gbs``) are not
    GEMMs at all: their time follows the bytes they move, at a rate measured on one synthetic
    depthwise 3x3 convolution.
 4. **Cache residency** (``cal_bw_gbs_ws<bytes>``): an elementwise op whose working set (bytes
