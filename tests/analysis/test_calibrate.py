@@ -9,6 +9,7 @@ from flopcount.analysis.calibrate import (
     Calibration,
     Clock,
     calibrate_local,
+    calibrate_overheads,
     interpolate_log2,
     median_calibration,
 )
@@ -152,3 +153,12 @@ def test_median_calibration_merges_passes_entry_by_entry() -> None:
     assert median_calibration(passes).measured["x"] == 1.0  # other entries: the first pass's
     with pytest.raises(HardwareError):
         median_calibration([])
+
+
+def test_overhead_calibration_records_only_overheads() -> None:
+    pytest.importorskip("torch")
+    hw = Hardware("toy", "test", {"fp32": 1e9}, 1e9, 1e9, "fixture")
+    cal = Calibration.from_measured(calibrate_overheads(hw, "cpu", "float32").measured)
+    assert set(cal.overhead_s) == {"elementwise", "conv", "linear", "norm"}
+    assert min(cal.overhead_s.values()) > 0 and cal.threads == 0
+    assert cal.gemm_efficiency == () and cal.bandwidth == () and cal.peak == 0
