@@ -17,9 +17,9 @@ and stored in a hardware profile's ``measured`` map under ``cal_*`` keys:
 3. **Convolution kernels** (``cal_conv_factor_<kind>``): what a convolution reaches relative
    to a GEMM of the same implicit-GEMM dimensions (M = N H_out W_out, N = C_out / groups,
    K = C_in / groups k_h k_w), for one synthetic 1x1 (``pointwise``), 3x3 (``spatial``) and
-   3x3 stride-2 (``strided``) convolution. **Depthwise** convolutions (``cal_depthwise_bw_gbs``) are not
-   GEMMs at all: their time follows the bytes they move, at a rate measured on one synthetic
-   depthwise 3x3 convolution.
+   3x3 stride-2 (``strided``) convolution. **Depthwise** convolutions
+   (``cal_depthwise_bw_gbs``) are not GEMMs at all: their time follows the bytes they move, at
+   a rate measured on one synthetic depthwise 3x3 convolution.
 4. **Cache residency** (``cal_bw_gbs_ws<bytes>``): an elementwise op whose working set (bytes
    read + written) fits in L1/L2/L3 streams faster than DRAM. Measured as ``torch.neg`` into a
    fixed output (bytes read + written over the time less its 1-element time) for working sets
