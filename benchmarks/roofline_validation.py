@@ -5,10 +5,12 @@ only), predicts every Conv2d / Linear layer and the whole forward pass with the 
 each configuration (``none`` = the plain roofline, ``cpu-eager`` = calibrated), then builds
 the same model with real (random) weights and times it:
 
-- a layer: its module alone, on the input captured by a forward hook, warm-up then the median
-  of repeats (more repeats for fast layers); attention projections that ``nn.MultiheadAttention``
-  runs functionally (no module call) are timed as ``F.linear`` on the node's shapes;
-- the model: the median of whole forward passes under ``torch.no_grad`` in eval mode.
+- a layer: its module alone, on the input captured by a forward hook; attention projections
+  that ``nn.MultiheadAttention`` runs functionally are timed as ``F.linear`` on their shapes;
+- the model: whole forward passes under ``torch.no_grad`` in eval mode.
+
+Each figure is a `Clock` median: batches of back-to-back calls lasting about 1 ms, with
+``torch.cuda.synchronize`` around each batch on a GPU (calls queue as in a forward pass).
 
 Timing runs in rounds (3; 2 with ``--quick``): each round times every model's forward pass
 and layers, and the reported figure is the median over rounds, so that each number spans the
@@ -20,12 +22,13 @@ MatMul, plus a separate bias Add). Printed per model: the median of |pred - meas
 layers above 10 MFLOPs, the fraction within 25 %, the whole-model error, and the median
 measured / predicted ratio per layer kind (1x1, 3x3, depthwise, strided, linear).
 
-    PYTHONPATH=src python benchmarks/roofline_validation.py            # ~5 min on 1 core
+    PYTHONPATH=src python benchmarks/roofline_validation.py            # ~6 min on 1 core
     PYTHONPATH=src python benchmarks/roofline_validation.py --quick    # ~1 min
     PYTHONPATH=src python benchmarks/roofline_validation.py --device cuda --hardware h200
 
-On CPU the hardware profile is ``--profile FILE`` or, by default, measured now
-(`measure_local` + `calibrate_local`, pinned to ``--threads`` cores) and saved.
+On CPU the profile is ``--profile FILE`` or measured now (`measure_local`, pinned to
+``--threads`` cores); results and the merged calibration are described in
+docs/roofline-validation.md.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import math
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -58,6 +60,7 @@ from flopcount.analysis.calibrate import (
 )
 from flopcount.analysis.hardware import Hardware, get_hardware, save_profile
 from flopcount.analysis.measure import measure_local
+from flopcount.analysis.probes import no_sync
 from flopcount.analysis.roofline import get_preset, is_depthwise, roofline
 from flopcount.costs import Cost
 from flopcount.ir import Node
@@ -93,34 +96,6 @@ class ModelResult:
     pairs: list[tuple[Node, Cost]] = field(default_factory=list, repr=False)
 
 
-class Timer:
-    """Median seconds per call. CPU: `Clock` (batches of calls lasting about 1 ms); GPU: CUDA
-    events around batches of back-to-back calls (queued as in a forward pass)."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.device, self.clock = args.device, Clock(args.repeats)
-
-    def median(self, run: Callable[[], object], repeats: int | None = None) -> float:
-        if self.device == "cpu":
-            return self.clock.time(run, repeats)
-        run()
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        run()
-        torch.cuda.synchronize()
-        calls = max(1, int(1e-3 / (time.perf_counter() - start)))
-        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        samples = []
-        for _ in range(repeats or self.clock.repeats):
-            begin.record()
-            for _ in range(calls):
-                run()
-            end.record()
-            torch.cuda.synchronize()
-            samples.append(begin.elapsed_time(end) / 1e3 / calls)  # ms -> s per call
-        return statistics.median(samples)
-
-
 # --- the hardware profile ----------------------------------------------------------------
 
 
@@ -139,7 +114,7 @@ def cpu_profile(args: argparse.Namespace) -> Hardware:
         return get_hardware(args.profile)
     undo = _pinned(args.threads)
     try:
-        hw = measure_local(progress=_progress)
+        hw = measure_local()
     finally:
         undo()
     save_profile(hw, args.save_profile)
@@ -152,10 +127,6 @@ def calibrate(hw: Hardware, args: argparse.Namespace, passes: list[Hardware]) ->
         return
     print(f"calibration pass {len(passes) + 1} ...", file=sys.stderr)
     passes.append(calibrate_local(hw, threads=args.threads))
-
-
-def _progress(message: str, fraction: float) -> None:
-    print(f"  [{fraction:4.0%}] {message}", file=sys.stderr)
 
 
 # --- models with real weights ------------------------------------------------------------
@@ -248,11 +219,16 @@ class Bench:
     samples: list[list[float]]  # per-round medians: the forward pass first, then each layer
 
 
+def analyse(name: str, batch: int, dtype: torch.dtype) -> Any:
+    """flopcount's report of a zoo model in ``dtype``, from shapes alone (meta device)."""
+    meta, meta_inputs = zoo.build(name, batch=batch)
+    return flopcount.analyze(meta.to(dtype), torch.empty_like(meta_inputs[0], dtype=dtype))
+
+
 def prepare(name: str, batch: int, args: argparse.Namespace) -> Bench:
     """Analyse one model (shapes only), build it with weights and capture each layer's input."""
     dtype = getattr(torch, args.dtype)
-    meta, meta_inputs = zoo.build(name, batch=batch)
-    report = flopcount.analyze(meta.to(dtype), torch.empty_like(meta_inputs[0], dtype=dtype))
+    report = analyse(name, batch, dtype)
     model, x = real_model(name, batch, args.device, dtype)
     captured = capture_inputs(model, x)
     result = ModelResult(name, batch, 0.0, pairs=[(r.node, r.cost) for r in report.rows])
@@ -270,12 +246,12 @@ def prepare(name: str, batch: int, args: argparse.Namespace) -> Bench:
     return Bench(result, partial(model, x), runs, [[] for _ in range(len(runs) + 1)])
 
 
-def measure_round(bench: Bench, timer: Timer, args: argparse.Namespace) -> None:
+def measure_round(bench: Bench, timer: Clock, args: argparse.Namespace) -> None:
     """One round: the forward pass, then every layer alone; each a median of a few calls."""
     with torch.no_grad():
-        bench.samples[0].append(timer.median(bench.forward, args.model_repeats))
+        bench.samples[0].append(timer.time(bench.forward, args.model_repeats))
         for samples, run in zip(bench.samples[1:], bench.runs):
-            samples.append(timer.median(run))
+            samples.append(timer.time(run))
 
 
 def finish(bench: Bench) -> ModelResult:
@@ -389,9 +365,7 @@ def replay(args: argparse.Namespace) -> int:
         for entry in json.load(saved):
             layers = [Layer(**{**ly, "predicted_s": {}}) for ly in entry.pop("layers")]
             result = ModelResult(**{**entry, "predicted_s": {}, "pairs": []}, layers=layers)
-            dtype = getattr(torch, args.dtype)
-            meta, inputs = zoo.build(result.model, batch=result.batch)
-            report = flopcount.analyze(meta.to(dtype), torch.empty_like(inputs[0], dtype=dtype))
+            report = analyse(result.model, result.batch, getattr(torch, args.dtype))
             result.pairs = [(r.node, r.cost) for r in report.rows]
             predict(result, hw, configs)
             results.append(result)
@@ -413,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         hw = calibrate_overheads(get_hardware(args.hardware), args.device, args.dtype)
         configs = {"plain": "none", "eager-gpu": "eager-gpu", "calibrated": "eager-gpu-calibrated"}
     benches = [prepare(name, batch, args) for name in args.models for batch in args.batches]
-    timer = Timer(args)
+    sync = torch.cuda.synchronize if args.device == "cuda" else no_sync
+    timer = Clock(args.repeats, sync)
     for round_ in range(args.rounds):
         for bench in benches:
             print(f"round {round_ + 1}: {bench.result.model} batch {bench.result.batch}",

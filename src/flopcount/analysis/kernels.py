@@ -7,12 +7,20 @@ depends on its smallest dimension, a depthwise conv is not a GEMM, and a view mo
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Collection, Iterator, Sequence
 
 from flopcount.ir import Node
 
-__all__ = ["VIEW_OPS", "folded_matmuls", "gemm_dims", "is_depthwise", "view_savings"]
+__all__ = [
+    "VIEW_OPS",
+    "folded_matmuls",
+    "gemm_dims",
+    "interpolate_log2",
+    "is_depthwise",
+    "view_savings",
+]
 
 # Ops eager PyTorch runs as views of their input (aten.view/permute/squeeze/unsqueeze/expand/
 # slice return aliases; PyTorch docs, "Tensor Views"): no kernel, no bytes moved.
@@ -96,3 +104,19 @@ def folded_matmuls(nodes: Sequence[Node], view_ops: Collection[str]) -> list[boo
             matrix = storage[right.name] <= right.nbytes // math.prod(right.shape[:-2])
         folded.append(matrix)
     return folded
+
+
+def interpolate_log2(points: Sequence[tuple[float, float]], x: float) -> float:
+    """``y`` at ``x`` on a curve of ``(x, y)`` points, linear in log2(x), clamped at the ends.
+
+    >>> interpolate_log2(((4, 0.2), (16, 0.6)), 8)  # halfway in log2: 2 -> 4 -> 3
+    0.4
+    """
+    pts = sorted(points)
+    if x <= pts[0][0]:
+        return pts[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+        if x <= x1:
+            t = (math.log2(x) - math.log2(x0)) / (math.log2(x1) - math.log2(x0))
+            return y0 + t * (y1 - y0)
+    return pts[-1][1]

@@ -28,12 +28,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from flopcount.analysis.calibrate import Calibration, interpolate_log2
+from flopcount.analysis.calibrate import Calibration
 from flopcount.analysis.hardware import Hardware, dtype_key
 from flopcount.analysis.kernels import (
     VIEW_OPS,
     folded_matmuls,
     gemm_dims,
+    interpolate_log2,
     is_depthwise,
     view_savings,
 )
