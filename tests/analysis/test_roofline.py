@@ -7,11 +7,19 @@ ridge point is 100e9 / 10e9 = 10 FLOP/byte.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
+from flopcount.analysis.calibrate import Calibration
 from flopcount.analysis.hardware import Hardware, get_hardware
-from flopcount.analysis.roofline import RooflineOptions, get_preset, node_dtype, roofline
+from flopcount.analysis.roofline import (
+    RooflineOptions,
+    get_preset,
+    node_dtype,
+    roofline,
+    with_calibration,
+)
 from flopcount.costs import Cost
 from flopcount.errors import HardwareError
 from flopcount.ir import Node, TensorSpec
@@ -186,3 +194,130 @@ def test_eager_preset_on_a_tiny_op() -> None:
     cost = Cost(flops=4096, bytes_read=2 * 2 * 4096, bytes_written=2 * 4096)
     result = roofline([(node, cost)], get_hardware("h200"), options=get_preset("eager-gpu"))
     assert result.total_time_s == pytest.approx(10e-6 + 3 * 2 * 4096 / (0.9 * 4.8e12))
+
+
+# --- refinements behind the cpu-eager preset (docs/roofline-validation.md) -----------------
+
+
+def spec(shape: tuple[int, ...], name: str, kind: str = "activation") -> TensorSpec:
+    return TensorSpec(shape, "float32", name, kind)  # type: ignore[arg-type]
+
+
+def traffic(node: Node, flops: int) -> Cost:
+    """A cost with the node's real traffic: every input read, every output written (fp32)."""
+    read = sum(t.nbytes for t in node.inputs)
+    return Cost(flops=flops, bytes_read=read, bytes_written=sum(t.nbytes for t in node.outputs))
+
+
+def conv(c_in: int, c_out: int, k: int, size: int, group: int = 1, stride: int = 1) -> Node:
+    out = size // stride
+    return Node(
+        "Conv",
+        (spec((1, c_in, size, size), "x"), spec((c_out, c_in // group, k, k), "w", "parameter")),
+        (spec((1, c_out, out, out), "y"),),
+        {"group": group, "strides": (stride, stride)},
+    )
+
+
+def test_views_take_no_time_and_consumers_read_the_viewed_storage() -> None:
+    weight = spec((4, 8), "w", "parameter")  # 4 * 8 * 4 = 128 bytes of storage
+    expand = Node("Expand", (weight,), (spec((16, 4, 8), "w", "parameter"),))  # 2048 logical
+    x, y = spec((16, 2, 4), "x"), spec((16, 2, 8), "y")
+    matmul = Node("MatMul", (x, expand.outputs[0]), (y,))
+    flops = 2 * 16 * 2 * 4 * 8  # 2 * batch * M * K * N
+    pairs = [(expand, traffic(expand, 0)), (matmul, traffic(matmul, flops))]
+    plain = roofline(pairs, TOY)
+    viewed = roofline(pairs, TOY, options=RooflineOptions(view_ops=frozenset({"Expand"})))
+    assert plain.rows[0].time_s == pytest.approx((128 + 2048) / 10e9)  # a copy, unrefined
+    assert viewed.rows[0].time_s == 0.0 and viewed.rows[0].bound == "none"
+    # The MatMul reads x (512 bytes) and the weight's 128 bytes of storage, writes y (1024).
+    assert plain.rows[1].memory_time_s == pytest.approx((512 + 2048 + 1024) / 10e9)
+    assert viewed.rows[1].memory_time_s == pytest.approx((512 + 128 + 1024) / 10e9)
+
+
+def test_gemm_efficiency_follows_the_smallest_gemm_dimension() -> None:
+    node = Node("Gemm", (spec((8, 256), "a"), spec((256, 512), "b", "parameter")),
+                (spec((8, 512), "c"),))  # fmt: skip
+    cost = traffic(node, 2 * 8 * 256 * 512)  # M = 8 is the smallest dimension
+    curve = ((4.0, 0.2), (16.0, 0.6))  # log2: 2 -> 4, so M = 8 sits halfway: 0.4
+    row = roofline([(node, cost)], TOY, options=RooflineOptions(gemm_efficiency=curve)).rows[0]
+    assert row.compute_time_s == pytest.approx(2 * 8 * 256 * 512 / (100e9 * 0.4))
+
+
+def test_conv_factor_and_depthwise_bandwidth() -> None:
+    options = RooflineOptions(
+        gemm_efficiency=((1.0, 1.0), (1024.0, 1.0)),
+        conv_factor={"pointwise": 0.5, "spatial": 0.8},
+        depthwise_bandwidth=2e9,
+    )
+    pointwise, spatial, depthwise = conv(16, 32, 1, 8), conv(16, 32, 3, 8), conv(16, 16, 3, 8, 16)
+    flops = {"pw": 2 * 64 * 32 * 16, "sp": 2 * 64 * 32 * 16 * 9, "dw": 2 * 64 * 16 * 9}
+    rows = roofline(
+        [(pointwise, traffic(pointwise, flops["pw"])), (spatial, traffic(spatial, flops["sp"])),
+         (depthwise, traffic(depthwise, flops["dw"]))], TOY, options=options,
+    ).rows  # fmt: skip
+    assert rows[0].compute_time_s == pytest.approx(flops["pw"] / (100e9 * 0.5))
+    assert rows[1].compute_time_s == pytest.approx(flops["sp"] / (100e9 * 0.8))
+    dw_bytes = 4 * (16 * 64 + 16 * 9 + 16 * 64)  # input, weights, output
+    assert rows[2].memory_time_s == pytest.approx(dw_bytes / 2e9)  # not a GEMM: bytes / rate
+    assert rows[2].compute_time_s == pytest.approx(flops["dw"] / 100e9)
+
+
+def test_bandwidth_curve_is_read_at_the_working_set() -> None:
+    x = TensorSpec((2**19,), name="x")
+    node = Node("Relu", (x,), (TensorSpec((2**19,), name="y"),))
+    cost = Cost(flops=2**19, bytes_read=4 * 2**19, bytes_written=4 * 2**19)  # 4 MiB in + out
+    curve = ((2.0**20, 50e9), (2.0**24, 20e9))  # 1 MiB, 16 MiB; 4 MiB is halfway in log2
+    row = roofline([(node, cost)], TOY, options=RooflineOptions(bandwidth_curve=curve)).rows[0]
+    assert row.memory_time_s == pytest.approx(2**22 / 35e9)
+
+
+def test_per_op_overhead_and_kernel_efficiency() -> None:
+    options = RooflineOptions(
+        launch_overhead_s=2e-6, op_overhead_s={"MatMul": 7e-6}, kernel_efficiency={"Add": 0.5}
+    )
+    plain = roofline([matmul(64), add(1024)], TOY)
+    refined = roofline([matmul(64), add(1024)], TOY, options=options)
+    assert refined.rows[0].time_s == pytest.approx(plain.rows[0].time_s + 7e-6)
+    assert refined.rows[1].time_s == pytest.approx(plain.rows[1].time_s / 0.5 + 2e-6)
+    assert refined.overhead_time_s == pytest.approx(7e-6 + 2e-6)
+
+
+def test_cpu_eager_reads_the_calibration_from_the_profile() -> None:
+    cal = Calibration(
+        threads=1,
+        overhead_s={"elementwise": 3e-6, "linear": 6e-6},
+        gemm_efficiency=((1.0, 0.1), (64.0, 0.7)),
+        bandwidth=((2.0**20, 40e9),),
+        kernel_efficiency={"Add": 0.8},
+        peak=200e9,  # the calibration's own GEMM rate: twice the profile's 100 GFLOP/s
+    )
+    profile = replace(TOY, measured=cal.to_measured())
+    result = roofline([matmul(64), add(1024)], profile, options=get_preset("cpu-eager"))
+    assert result.rows[0].compute_time_s == pytest.approx(2 * 64**3 / (200e9 * 0.7))
+    assert result.rows[0].overhead_s == pytest.approx(6e-6)  # Gemm/MatMul: the linear family
+    add_memory = 3 * 4 * 1024 / 40e9  # below the curve's first point: its rate
+    assert result.rows[1].time_s == pytest.approx(add_memory / 0.8 + 3e-6)
+    with pytest.raises(HardwareError, match="calibrate_local"):
+        roofline([matmul(64)], TOY, options=get_preset("cpu-eager"))
+    explicit = with_calibration(RooflineOptions(calibrated=True, launch_overhead_s=1e-6), profile)
+    assert explicit.launch_overhead_s == 1e-6  # explicit settings win over the profile
+
+
+def test_overlapping_overhead_takes_the_larger_of_kernel_and_overhead() -> None:
+    # A 128^3 MatMul is 41.9 us of compute on TOY; a 10 us host overhead hides behind it,
+    # a 60 us one leaves 60 - 41.9 = 18.1 us visible.
+    kernel = 2 * 128**3 / 100e9
+    for overhead, expected in ((10e-6, kernel), (60e-6, 60e-6)):
+        options = RooflineOptions(launch_overhead_s=overhead, overlap_overhead=True)
+        row = roofline([matmul(128)], TOY, options=options).rows[0]
+        assert row.time_s == pytest.approx(expected)
+        assert row.overhead_s == pytest.approx(expected - kernel)
+
+
+def test_gpu_preset_takes_only_overheads_from_the_profile() -> None:
+    cal = Calibration(threads=0, overhead_s={"elementwise": 20e-6, "linear": 30e-6})
+    profile = replace(TOY, measured=cal.to_measured())
+    rows = roofline([matmul(128), add(1024)], profile, options=get_preset("eager-gpu-calibrated"))
+    assert rows.rows[0].time_s == pytest.approx(max(2 * 128**3 / (0.8 * 100e9), 30e-6))
+    assert rows.rows[1].time_s == pytest.approx(20e-6)  # 12 KiB of traffic: overhead-bound

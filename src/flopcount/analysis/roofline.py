@@ -16,16 +16,28 @@ Refinements live in `RooflineOptions`, each off by default and switchable on its
 per-op compute efficiency (fraction of peak an op reaches), a memory efficiency, a fixed
 per-kernel launch overhead, and a cache-fit rule for producer -> consumer hand-offs; `PRESETS`
 names the combinations that were checked against measured op times (``docs/hardware.md``).
+The ``cpu-eager`` preset reads its numbers from a calibrated hardware profile
+(`flopcount.analysis.calibrate`; ``docs/roofline-validation.md``): per-op overhead, GEMM
+efficiency by the smallest GEMM dimension, conv factors, depthwise and cache bandwidths.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from flopcount.analysis.calibrate import Calibration
 from flopcount.analysis.hardware import Hardware, dtype_key
+from flopcount.analysis.kernels import (
+    VIEW_OPS,
+    folded_matmuls,
+    gemm_dims,
+    interpolate_log2,
+    is_depthwise,
+    view_savings,
+)
 from flopcount.costs import Cost
 from flopcount.errors import HardwareError
 from flopcount.ir import Node
@@ -38,6 +50,7 @@ __all__ = [
     "get_preset",
     "node_dtype",
     "roofline",
+    "with_calibration",
 ]
 
 Bound = Literal["compute", "memory", "none"]
@@ -57,6 +70,23 @@ class RooflineOptions:
       2019; 10.8 us per eager PyTorch op and 0.9 us under graph replay measured on an H200).
     - ``cache_bytes``: when the activations a node reads from the node just before it total at
       most this many bytes, they are read from cache, not from DRAM (0 = off).
+    - ``op_overhead_s``: op -> overhead replacing ``launch_overhead_s`` for that op.
+    - ``view_ops``: ops the framework runs as views (no data moved, no kernel): zero time.
+    - ``gemm_efficiency``: (smallest GEMM dimension, fraction of peak) points for Conv, Gemm,
+      MatMul and attention (`gemm_dims`), interpolated in log2; multiplies the op efficiency.
+    - ``conv_factor``: ``pointwise`` (1x1) / ``spatial`` (larger kernel) -> a conv's efficiency
+      relative to a GEMM of the same implicit-GEMM dimensions.
+    - ``depthwise_bandwidth``: bytes/s at which depthwise convs move their bytes (0 = off).
+    - ``bandwidth_curve``: (working-set bytes, bytes/s) points replacing the device bandwidth:
+      a node whose bytes read + written fit a cache streams at that cache's rate.
+    - ``kernel_efficiency``: op -> fraction of its roofline rate (both roofs) the framework's
+      kernel for that op reaches (a slow pooling kernel, a multi-pass normalisation).
+    - ``peak_scale``: multiplies every peak (a calibration's own GEMM rate over the profile's).
+    - ``overlap_overhead``: asynchronous launches (a GPU): the host's overhead overlaps the
+      kernel, so a node takes max(kernel, overhead) instead of their sum.
+    - ``calibrated``: fill the overheads and the six refinements above them from the hardware
+      profile's ``cal_*`` entries.
+    - With ``view_ops``, consumers of a view are charged the bytes of the storage it aliases.
     """
 
     compute_efficiency: Mapping[str, float] = field(default_factory=dict)
@@ -64,17 +94,33 @@ class RooflineOptions:
     memory_efficiency: float = 1.0
     launch_overhead_s: float = 0.0
     cache_bytes: int = 0
+    op_overhead_s: Mapping[str, float] = field(default_factory=dict)
+    view_ops: frozenset[str] = frozenset()
+    gemm_efficiency: tuple[tuple[float, float], ...] = ()
+    conv_factor: Mapping[str, float] = field(default_factory=dict)
+    depthwise_bandwidth: float = 0.0
+    bandwidth_curve: tuple[tuple[float, float], ...] = ()
+    kernel_efficiency: Mapping[str, float] = field(default_factory=dict)
+    peak_scale: float = 1.0
+    overlap_overhead: bool = False
+    calibrated: bool = False
 
     def __post_init__(self) -> None:
         fractions = {"default_compute_efficiency": self.default_compute_efficiency,
                      "memory_efficiency": self.memory_efficiency,
                      **{f"compute_efficiency[{op!r}]": v
-                        for op, v in self.compute_efficiency.items()}}  # fmt: skip
+                        for op, v in self.compute_efficiency.items()},
+                     **{f"conv_factor[{k!r}]": v for k, v in self.conv_factor.items()},
+                     **{f"kernel_efficiency[{k!r}]": v
+                        for k, v in self.kernel_efficiency.items()},
+                     **{f"gemm_efficiency at {d}": e for d, e in self.gemm_efficiency}}  # fmt: skip
         for what, value in fractions.items():
             if not 0 < value <= 1:
                 raise HardwareError(f"roofline option {what} must be in (0, 1], got {value!r}")
-        if self.launch_overhead_s < 0 or self.cache_bytes < 0:
-            raise HardwareError("roofline launch_overhead_s and cache_bytes must be >= 0")
+        rates = [self.depthwise_bandwidth, *(b for _, b in self.bandwidth_curve)]
+        overheads = [self.launch_overhead_s, *self.op_overhead_s.values()]
+        if min(overheads) < 0 or self.cache_bytes < 0 or min(rates) < 0 or self.peak_scale <= 0:
+            raise HardwareError("roofline overheads, cache_bytes and bandwidths must be >= 0")
 
 
 # Presets measured on an NVIDIA H200 (PyTorch 2.11, CUDA 13; docs/hardware.md, "Validation"):
@@ -86,10 +132,27 @@ class RooflineOptions:
 PRESETS: dict[str, RooflineOptions] = {
     "none": RooflineOptions(),
     "eager-gpu": RooflineOptions(
-        default_compute_efficiency=0.8, memory_efficiency=0.9, launch_overhead_s=10e-6
+        default_compute_efficiency=0.8,
+        memory_efficiency=0.9,
+        launch_overhead_s=10e-6,
+        view_ops=VIEW_OPS,
     ),
     "graph-gpu": RooflineOptions(
-        default_compute_efficiency=0.8, memory_efficiency=0.9, launch_overhead_s=1e-6
+        default_compute_efficiency=0.8,
+        memory_efficiency=0.9,
+        launch_overhead_s=1e-6,
+        view_ops=VIEW_OPS,
+    ),
+    # Eager PyTorch on a CPU: every number from the profile's calibration (calibrate.py).
+    "cpu-eager": RooflineOptions(calibrated=True, view_ops=VIEW_OPS),
+    # Eager PyTorch on a GPU: eager-gpu's efficiencies, per-module overheads measured on the
+    # host that drives it (calibrate_overheads), overlapping the kernels they launch.
+    "eager-gpu-calibrated": RooflineOptions(
+        default_compute_efficiency=0.8,
+        memory_efficiency=0.9,
+        view_ops=VIEW_OPS,
+        overlap_overhead=True,
+        calibrated=True,
     ),
 }
 
@@ -115,6 +178,7 @@ class RooflineRow:
     compute_time_s: float = 0.0
     memory_time_s: float = 0.0
     dtype: str = ""
+    overhead_s: float = 0.0  # launch/dispatch overhead included in time_s
 
 
 @dataclass(frozen=True)
@@ -168,21 +232,90 @@ def _intensity(flops: int, nbytes: int) -> float:
     return math.inf if flops else 0.0
 
 
+def _efficiency(node: Node, options: RooflineOptions, folded: bool) -> float:
+    """Fraction of peak: the op's efficiency x GEMM-shape efficiency x conv-kernel factor."""
+    efficiency = options.compute_efficiency.get(node.op, options.default_compute_efficiency)
+    if is_depthwise(node):
+        return efficiency  # not a GEMM: see depthwise_bandwidth
+    dims = gemm_dims(node, folded) if options.gemm_efficiency else None
+    if dims:
+        efficiency *= interpolate_log2(options.gemm_efficiency, max(min(dims), 1))
+    if node.op == "Conv" and options.conv_factor:
+        pointwise = all(k == 1 for k in node.inputs[1].shape[2:])
+        efficiency *= options.conv_factor.get("pointwise" if pointwise else "spatial", 1.0)
+    return efficiency
+
+
+def _bandwidth(node: Node, nbytes: int, hardware: Hardware, options: RooflineOptions) -> float:
+    """Bytes/s for ``node``: depthwise rate, cache-curve rate at its working set, or DRAM."""
+    if options.depthwise_bandwidth and is_depthwise(node):
+        return options.depthwise_bandwidth
+    if options.bandwidth_curve and nbytes:
+        return interpolate_log2(options.bandwidth_curve, nbytes) * options.memory_efficiency
+    return hardware.memory_bandwidth * options.memory_efficiency
+
+
 def _row(
     index: int, node: Node, cost: Cost, key: str, hardware: Hardware,
-    options: RooflineOptions, cached: int,
+    options: RooflineOptions, unread: int, folded: bool = False,
 ) -> RooflineRow:  # fmt: skip
-    efficiency = options.compute_efficiency.get(node.op, options.default_compute_efficiency)
+    """One node's time; ``unread`` input bytes come from cache or alias a smaller storage."""
+    nbytes = max(cost.bytes_total - min(unread, cost.bytes_read), 0)
+    intensity = _intensity(cost.flops, nbytes)
+    if node.op in options.view_ops:
+        return RooflineRow(index, 0.0, "none", intensity, dtype=key)
+    efficiency = _efficiency(node, options, folded) * options.peak_scale
     compute = cost.flops / (_peak(hardware, key, node, index) * efficiency) if cost.flops else 0.0
     if cost.int_ops:
         compute += cost.int_ops / (_peak(hardware, "int8", node, index) * efficiency)
-    nbytes = max(cost.bytes_total - min(cached, cost.bytes_read), 0)
-    memory = nbytes / (hardware.memory_bandwidth * options.memory_efficiency)
-    time = max(compute, memory)
+    memory = nbytes / _bandwidth(node, nbytes, hardware, options)
+    time = max(compute, memory) / options.kernel_efficiency.get(node.op, 1.0)
     bound: Bound = "none" if time == 0 else ("compute" if compute >= memory else "memory")
-    if time > 0:
-        time += options.launch_overhead_s
-    return RooflineRow(index, time, bound, _intensity(cost.flops, nbytes), compute, memory, key)
+    overhead = options.op_overhead_s.get(node.op, options.launch_overhead_s) if time > 0 else 0.0
+    if options.overlap_overhead:  # the host dispatches the next op while this one runs
+        overhead = max(overhead - time, 0.0)
+    return RooflineRow(index, time + overhead, bound, intensity, compute, memory, key, overhead)
+
+
+# Calibration overhead families (calibrate.py) -> the IR ops each one stands for.
+_OVERHEAD_OPS = {
+    "conv": ("Conv", "ConvTranspose"),
+    "linear": ("Gemm", "MatMul"),
+    "norm": ("BatchNormalization", "LayerNormalization", "GroupNormalization",
+             "InstanceNormalization"),
+}  # fmt: skip
+
+
+def with_calibration(options: RooflineOptions, hardware: Hardware) -> RooflineOptions:
+    """``options`` with ``calibrated`` resolved from ``hardware``'s ``cal_*`` entries.
+
+    Fields set explicitly in ``options`` win over the calibration. A profile without a
+    calibration raises `HardwareError` saying how to make one.
+    """
+    if not options.calibrated:
+        return options
+    cal = Calibration.from_measured(hardware.measured, where=f"hardware {hardware.name!r}")
+    per_op = {op: cal.overhead_s[family] for family, ops in _OVERHEAD_OPS.items()
+              if family in cal.overhead_s for op in ops}  # fmt: skip
+    return replace(
+        options,
+        calibrated=False,
+        launch_overhead_s=options.launch_overhead_s or cal.overhead_s.get("elementwise", 0.0),
+        op_overhead_s={**per_op, **options.op_overhead_s},
+        gemm_efficiency=options.gemm_efficiency or cal.gemm_efficiency,
+        conv_factor={**cal.conv_factor, **options.conv_factor},
+        depthwise_bandwidth=options.depthwise_bandwidth or cal.depthwise_bandwidth,
+        bandwidth_curve=options.bandwidth_curve or cal.bandwidth,
+        kernel_efficiency={**cal.kernel_efficiency, **options.kernel_efficiency},
+        peak_scale=options.peak_scale if options.peak_scale != 1.0 else _peak_scale(cal, hardware),
+    )
+
+
+def _peak_scale(cal: Calibration, hardware: Hardware) -> float:
+    """The calibration's own fp32 GEMM rate over the profile's fp32 peak (1 when unknown)."""
+    if not cal.peak or "fp32" not in hardware.peak_flops:
+        return 1.0
+    return cal.peak / hardware.peak_flops["fp32"]
 
 
 def _dominant_dtype(pairs: Sequence[tuple[Node, Cost]], keys: list[str], hw: Hardware) -> str:
@@ -207,16 +340,18 @@ def roofline(
     each node uses `node_dtype`. A node whose dtype has no peak on the device raises
     `HardwareError` naming the node; nodes with no FLOPs and no bytes take zero time.
     """
-    options = options or RooflineOptions()
+    options = with_calibration(options or RooflineOptions(), hardware)
     forced = dtype_key(dtype) if dtype is not None else None
     keys = [forced or node_dtype(node) for node, _ in pairs]
+    nodes = [node for node, _ in pairs]
+    savings = view_savings(nodes, options.view_ops) if options.view_ops else [0] * len(nodes)
+    folded = folded_matmuls(nodes, options.view_ops) if options.view_ops else [False] * len(nodes)
     rows, previous = [], None
     for index, ((node, cost), key) in enumerate(zip(pairs, keys)):
-        cached = _cached_bytes(node, previous, options.cache_bytes)
-        rows.append(_row(index, node, cost, key, hardware, options, cached))
+        unread = _cached_bytes(node, previous, options.cache_bytes) + savings[index]
+        rows.append(_row(index, node, cost, key, hardware, options, unread, folded[index]))
         previous = node
     ridge_dtype = forced or _dominant_dtype(pairs, keys, hardware)
-    working = [r for r in rows if r.time_s > 0]
     return RooflineResult(
         rows=rows,
         total_time_s=sum(r.time_s for r in rows),
@@ -225,5 +360,5 @@ def roofline(
         ridge_point=hardware.ridge_point(ridge_dtype),
         hardware=hardware.name,
         dtype=ridge_dtype,
-        overhead_time_s=options.launch_overhead_s * len(working),
+        overhead_time_s=sum(r.overhead_s for r in rows),
     )
