@@ -26,6 +26,11 @@ def hw_parser() -> argparse.ArgumentParser:
     measure = sub.add_parser("measure", help="measure this machine and save a profile")
     measure.add_argument("-o", "--output", type=Path, default=Path("flopcount-hw.json"))
     measure.add_argument("--quick", action="store_true", help="small sizes (seconds, noisy)")
+    measure.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="also calibrate the cpu-eager roofline preset (needs PyTorch; about a minute)",
+    )
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
 
@@ -57,8 +62,16 @@ def run_hw(args: argparse.Namespace) -> str:
     from flopcount.analysis.measure import measure_local
 
     hw = measure_local(progress=_progress, quick=args.quick)
+    preset = ""
+    if args.calibrate:
+        from flopcount.analysis.calibrate import calibrate_local
+
+        _progress("calibrating cpu-eager", 0.0)
+        hw = calibrate_local(hw, quick=args.quick)
+        _progress("calibration done", 1.0)
+        preset = " --roofline-preset cpu-eager"
     path = save_profile(hw, args.output)
-    return _hw_table([hw]) + f"\nSaved profile to {path}; use it with --hardware {path}\n"
+    return _hw_table([hw]) + f"\nSaved profile to {path}; use it with --hardware {path}{preset}\n"
 
 
 def mfu_parser() -> argparse.ArgumentParser:

@@ -48,3 +48,17 @@ def test_hw_measure_saves_a_profile_usable_as_hardware(
     assert json.loads(profile.read_text())["peak_tflops"]["fp32"] > 0  # TFLOP/s in profiles
     report = analyze_graph(tiny_graph, hardware=str(profile))
     assert report.roofline is not None and report.roofline.total_time_s > 0
+
+
+def test_hw_measure_calibrate_feeds_the_cpu_eager_preset(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_graph: Graph
+) -> None:
+    profile = tmp_path / "cal.json"
+    assert main(["hw", "measure", "--quick", "--calibrate", "-o", str(profile)]) == 0
+    assert "--roofline-preset cpu-eager" in capsys.readouterr().out
+    measured = json.loads(profile.read_text())["measured"]
+    assert any(key.startswith("cal_") for key in measured)
+    plain = analyze_graph(tiny_graph, hardware=str(profile))
+    eager = analyze_graph(tiny_graph, hardware=str(profile), roofline_preset="cpu-eager")
+    assert plain.roofline is not None and eager.roofline is not None
+    assert eager.roofline.total_time_s != plain.roofline.total_time_s  # the calibration is used
