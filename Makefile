@@ -35,8 +35,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -r requirements/bench.txt
-	$(PY) benchmarks/conv.py
 	$(PY) benchmarks/analyze.py
+	$(PY) benchmarks/bench_onnx.py
+	$(PY) benchmarks/bench_tensorflow.py
+	$(PY) benchmarks/conv.py
+	$(PY) benchmarks/roofline_validation.py
+	$(PY) benchmarks/symbolic.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
