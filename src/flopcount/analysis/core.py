@@ -20,8 +20,14 @@ ATTENTION_OPS = (SDPA, "Attention")
 
 
 def _traffic(node: Node) -> Cost:
-    """Parameters read and bytes moved by ``node``, from its tensor specs alone."""
+    """Parameters read and bytes moved by ``node``, from its tensor specs alone.
+
+    A node a frontend marks ``attrs["view"]`` (PyTorch's view, expand, permute...) only
+    reinterprets its input's storage: it moves no bytes (``docs/conventions.md``).
+    """
     params = sum(t.numel for t in node.inputs if t.kind == "parameter")
+    if node.attrs.get("view"):
+        return Cost(params=params)
     return Cost(
         params=params,
         bytes_read=sum(t.nbytes for t in node.inputs),

@@ -81,7 +81,8 @@ def lower_convolution(call: OpCall) -> list[Node]:
 def lower_matmul(call: OpCall) -> list[Node]:
     """mm/bmm/mv/dot/vdot(self, other): numpy matmul semantics = ONNX MatMul."""
     other = next(call.args[n] for n in ("mat2", "vec", "tensor", "other") if n in call.args)
-    return [call.node("MatMul", [call.spec(call.args["self"]), call.spec(other)], call.outputs())]
+    operands = [call.operand_spec(call.args["self"]), call.operand_spec(other)]
+    return [call.node("MatMul", operands, call.outputs())]
 
 
 def lower_addmm(call: OpCall) -> list[Node]:

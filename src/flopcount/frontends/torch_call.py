@@ -12,7 +12,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -98,6 +98,20 @@ class OpCall:
             return self.table.spec(value)
         return TensorSpec((), _scalar_dtype(value), repr(value), "constant")
 
+    def operand_spec(self, value: Any) -> TensorSpec:
+        """Spec of a matmul operand, with batch dims that are broadcast views (stride 0, made by
+        ``expand``) shown as size 1: the product broadcasts them, and the bytes read and the
+        parameters counted are the storage's, not the expanded view's (eager ``matmul`` folds
+        a broadcast weight into one GEMM the same way)."""
+        spec = self.spec(value)
+        if not isinstance(value, torch.Tensor) or value.dim() < 3:
+            return spec
+        batch = [
+            1 if stride == 0 else size
+            for size, stride in zip(value.shape[:-2], value.stride()[:-2])
+        ]
+        return replace(spec, shape=(*batch, *spec.shape[-2:]))
+
     def specs(self, *names: str) -> list[TensorSpec]:
         """Specs of the named arguments that are present (``None`` arguments are skipped)."""
         return [self.spec(self.args[n]) for n in names if self.args.get(n) is not None]
@@ -129,7 +143,10 @@ class OpCall:
         outputs: Sequence[TensorSpec],
         **attrs: Any,
     ) -> Node:
-        """An IR node for this call, stamped with its scope, phase and aten overload name."""
+        """An IR node for this call, stamped with its scope, phase and aten overload name;
+        ``view=True`` when the aten op only reinterprets its input's storage (no bytes move)."""
+        if getattr(self.func, "is_view", False):
+            attrs = {**attrs, "view": True}
         return Node(
             op=op,
             inputs=tuple(inputs),
