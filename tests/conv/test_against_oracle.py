@@ -49,10 +49,12 @@ def test_transposed_gemm_equals_the_oracle(case: Case, layout: str) -> None:
     _agree(case, "gemm", layout)
 
 
+@pytest.mark.parametrize("method", ["winograd", "winograd4"])
 @settings(max_examples=30, deadline=None)
 @given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
-def test_winograd_equals_the_oracle(case: Case, layout: str) -> None:
-    _agree(case, "winograd", layout)
+def test_winograd_equals_the_oracle(method: str, case: Case, layout: str) -> None:
+    """F(2x2, 3x3) and F(4x4, 3x3); sizes up to 10 leave partial (cropped) tiles."""
+    _agree(case, method, layout)
 
 
 @settings(max_examples=30, deadline=None)

@@ -118,3 +118,17 @@ def test_winograd_keeps_nan_and_inf_within_their_tiles() -> None:
     assert not finite[0, 0] and not finite[3, 3]
     assert finite[:2, 2:].all() and finite[2:, :2].all()  # the two untouched tiles
     np.testing.assert_array_equal(out[0, 0][finite], 9.0)  # nine ones under each window
+
+
+def test_winograd4_keeps_nan_and_inf_within_their_tiles() -> None:
+    """F(4x4, 3x3) mixes each 6x6 input tile: a non-finite input poisons at most its own
+    4x4 output tile (and a neighbour's only if its window reaches there)."""
+    x = np.ones((1, 1, 10, 10))
+    x[0, 0, 0, 0] = np.nan  # only in output (0, 0)'s window: tile (0, 0)
+    x[0, 0, 9, 9] = np.inf  # only in output (7, 7)'s window: tile (1, 1)
+    with np.errstate(invalid="ignore"):
+        out, _ = conv_forward(x, np.ones((1, 1, 3, 3)), method="winograd4")  # 8x8 output
+    finite = np.isfinite(out[0, 0])
+    assert not finite[0, 0] and not finite[7, 7]
+    assert finite[:4, 4:].all() and finite[4:, :4].all()  # the two untouched tiles
+    np.testing.assert_allclose(out[0, 0][finite], 9.0, rtol=1e-12)  # nine ones per window

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopcount.conv import direct, gemm, lowering, winograd
+from flopcount.conv import direct, gemm, lowering, winograd, winograd4
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.errors import ConvError
 
@@ -53,13 +53,23 @@ METHODS: dict[str, Method] = {
         lowering.grad_weight,
         winograd.unsupported,
     ),
+    "winograd4": Method(
+        "winograd4",
+        winograd4.forward,
+        lowering.grad_input,
+        lowering.grad_weight,
+        winograd4.unsupported,
+    ),
 }
 
 
 def _auto(geo: ConvGeometry, layout: Layout) -> Method:
     """The fastest correct method for this geometry (measured: benchmarks/conv.py)."""
-    if winograd.unsupported(geo) is None and winograd.worthwhile(geo, layout):
-        return METHODS["winograd"]
+    if winograd.unsupported(geo) is None:
+        if winograd4.worthwhile(geo, layout):
+            return METHODS["winograd4"]
+        if winograd.worthwhile(geo, layout):
+            return METHODS["winograd"]
     return METHODS["gemm"]
 
 
