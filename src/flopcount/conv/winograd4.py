@@ -23,9 +23,11 @@ and the GEMM methods: about 5e-7). The matrices come from `flopcount.conv.toomco
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
+from flopcount.conv import parallel
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias
 from flopcount.conv.toomcook import winograd_matrices
@@ -65,8 +67,18 @@ def _padded_last(x: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray
     h, w = geo.in_spatial
     x_last = x if layout == "channels_last" else x.transpose(0, 2, 3, 1)  # N, H, W, C (view)
     xpad = np.zeros((geo.batch, TILE * th + 2, TILE * tw + 2, geo.in_channels), x.dtype)
-    xpad[:, lo_h : lo_h + h, lo_w : lo_w + w] = x_last  # fits: 4 th + 2 >= H + lo + hi
+    interior = xpad[:, lo_h : lo_h + h, lo_w : lo_w + w]  # fits: 4 th + 2 >= H + lo + hi
+    parallel.copyto(interior, x_last, axis=1)  # split by rows
     return xpad
+
+
+def _gather(d: np.ndarray, xpad: np.ndarray, part: int, parts: int) -> None:
+    """Tile positions part, part + parts, ... of every tile: d[6 a + b] = xpad[:, a::4, b::4]
+    (cropped to the tile grid). d: (36, N, th, tw, C); xpad: (N, 4 th + 2, 4 tw + 2, C)."""
+    th, tw = d.shape[2:4]
+    for position in range(part, 36, parts):
+        a, b = divmod(position, 6)
+        d[position] = xpad[:, a : a + TILE * th : TILE, b : b + TILE * tw : TILE]
 
 
 def input_transform(x: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
@@ -78,9 +90,8 @@ def input_transform(x: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndar
     th, tw = _tiles(geo)
     xpad = _padded_last(x, geo, layout)
     d = np.empty((36, geo.batch, th, tw, geo.in_channels), x.dtype)  # (a, b), N, th, tw, C
-    for a in range(6):
-        for b in range(6):
-            d[6 * a + b] = xpad[:, a : a + TILE * th : TILE, b : b + TILE * tw : TILE]
+    threads = parallel.thread_count()
+    parallel.run([partial(_gather, d, xpad, part, threads) for part in range(threads)])
     v = KRON_B.astype(x.dtype) @ d.reshape(36, -1)  # 36, N * th * tw * C
     return v.reshape(36, -1, geo.in_channels)
 
@@ -92,15 +103,17 @@ def output_transform(m: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.nda
     """
     th, tw = _tiles(geo)
     n, k = geo.batch, geo.out_channels
-    y = (KRON_A.astype(m.dtype) @ m.reshape(36, -1)).reshape(TILE, TILE, n, th, tw, k)
+    kron = KRON_A.astype(m.dtype)
     h, w = geo.out_spatial
-    if layout == "channels_first":
+    if layout == "channels_first":  # tile outputs innermost, so the assembly copies runs of 4
+        y = (m.reshape(36, -1).T @ kron.T).reshape(n, th, tw, k, TILE, TILE)  # ..., i, j
         full = np.empty((n, k, th, TILE, tw, TILE), m.dtype)  # N, C_out, th, i, tw, j
-        full[...] = y.transpose(2, 5, 3, 0, 4, 1)
+        parallel.copyto(full, y.transpose(0, 3, 1, 4, 2, 5), axis=1)
         out = full.reshape(n, k, TILE * th, TILE * tw)[:, :, :h, :w]
-    else:
+    else:  # channels innermost
+        y = (kron @ m.reshape(36, -1)).reshape(TILE, TILE, n, th, tw, k)  # i, j, ...
         full = np.empty((n, th, TILE, tw, TILE, k), m.dtype)  # N, th, i, tw, j, C_out
-        full[...] = y.transpose(2, 3, 0, 4, 1, 5)
+        parallel.copyto(full, y.transpose(2, 3, 0, 4, 1, 5), axis=1)
         out = full.reshape(n, TILE * th, TILE * tw, k)[:, :h, :w]
     return out if (h, w) == (TILE * th, TILE * tw) else np.ascontiguousarray(out)
 
