@@ -114,3 +114,20 @@ def test_resnet_like_layers_match_torch(method: str, layout: str) -> None:
         Case((2, 12, 6, 7), (12, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 12, True),
     ):
         _check(case, method, layout, np.float32)
+
+
+@pytest.mark.parametrize(
+    "x_shape,w_shape,layout,expected",
+    [
+        ((1, 8, 5, 5), (8, 8, 1, 1), "channels_first", "gemm"),  # pointwise: one GEMM
+        ((1, 8, 14, 14), (8, 8, 3, 3), "channels_first", "im2col"),  # 1 * 14 * 14 <= 256
+        ((2, 8, 14, 14), (8, 8, 3, 3), "channels_first", "gemm"),  # 2 * 14 * 14 > 256
+        ((2, 14, 14, 8), (3, 3, 8, 8), "channels_last", "im2col"),  # channels_last
+        ((1, 64, 28, 28), (64, 64, 3, 3), "channels_first", "winograd4"),  # 7 * 7 = 49 tiles
+    ],
+)
+def test_auto_choice(x_shape: tuple, w_shape: tuple, layout: str, expected: str) -> None:
+    """The documented thresholds of methods._auto (docs/conv.md, measured); "same" padding
+    keeps every output the input's size."""
+    x, w = np.zeros(x_shape), np.zeros(w_shape)
+    assert conv_forward(x, w, padding="same", layout=layout)[1].method == expected
