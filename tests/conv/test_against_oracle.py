@@ -17,6 +17,7 @@ from flopcount.conv import (
     conv_transpose_forward,
     gemm,
     lowering,
+    winograd4,
 )
 
 
@@ -75,3 +76,10 @@ def test_gemm_chunking_equals_the_oracle(case: Case, layout: str, columns: int) 
 def test_im2col_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -> None:
     with patch.object(lowering, "BATCH_BYTES", 1):  # every image its own column matrix
         _agree(case, "im2col", layout)
+
+
+@settings(max_examples=15, deadline=None)
+@given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
+def test_winograd4_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -> None:
+    with patch.object(winograd4, "CHUNK_BYTES", 1):  # every image its own group
+        _agree(case, "winograd4", layout)

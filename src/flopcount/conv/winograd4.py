@@ -22,6 +22,7 @@ and the GEMM methods: about 5e-7). The matrices come from `flopcount.conv.toomco
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from functools import partial
 
@@ -45,6 +46,9 @@ MIN_CHANNELS = 64  # narrower and the transforms cost more than they save (bench
 # The filter transform writes 36 * C_in * C_out values per call whatever the batch, against
 # 36 * C_in * C_out * tiles multiply-adds: with fewer tiles it dominates (benchmarks/conv.py).
 MIN_TILES = 48
+# Transformed tiles per group of images (36 x tiles x channels): ResNet-50's layers at
+# batch 8 fit in one group; bigger batches are split so memory stays bounded.
+CHUNK_BYTES = 64 << 20
 
 
 def worthwhile(geo: ConvGeometry, layout: Layout) -> bool:
@@ -118,16 +122,36 @@ def output_transform(m: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.nda
     return out if (h, w) == (TILE * th, TILE * tw) else np.ascontiguousarray(out)
 
 
-def forward(
-    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: ConvGeometry, layout: Layout
-) -> np.ndarray:
-    """F(4x4, 3x3) convolution. x: (N, C_in, H, W) or (N, H, W, C_in); w: (C_out, C_in/G,
-    3, 3) or (3, 3, C_in/G, C_out); b: (C_out,) or None. Returns the layout's output."""
+def _images(x: np.ndarray, u: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
+    """F(4x4, 3x3) of the images in x (``geo.batch`` of them) with transformed filters u
+    (36, G, C_in/G, C_out/G). Returns the layout's output, without bias."""
     g = geo.groups
     v = input_transform(x, geo, layout)  # 36, N*T, C_in
     tiles = v.shape[1]
     v_groups = v.reshape(36, tiles, g, -1).transpose(0, 2, 1, 3)  # 36, G, N*T, C_in/G
-    u = filter_transform(w, geo, layout, KRON_G)  # 36, G, C_in/G, C_out/G
     m = np.empty((36, tiles, geo.out_channels), x.dtype)
     np.matmul(v_groups, u, out=m.reshape(36, tiles, g, -1).transpose(0, 2, 1, 3))
-    return add_bias(output_transform(m, geo, layout), b, layout)
+    return output_transform(m, geo, layout)
+
+
+def forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: ConvGeometry, layout: Layout
+) -> np.ndarray:
+    """F(4x4, 3x3) convolution. x: (N, C_in, H, W) or (N, H, W, C_in); w: (C_out, C_in/G,
+    3, 3) or (3, 3, C_in/G, C_out); b: (C_out,) or None. Returns the layout's output.
+
+    Images go through in groups whose transformed tiles stay under `CHUNK_BYTES` (the
+    transformed arrays are 36 / 16 = 2.25 times the input and output), with the filter
+    transform done once.
+    """
+    u = filter_transform(w, geo, layout, KRON_G)  # 36, G, C_in/G, C_out/G
+    th, tw = _tiles(geo)
+    per_image = 36 * th * tw * max(geo.in_channels, geo.out_channels) * x.itemsize
+    step = max(1, CHUNK_BYTES // per_image)
+    if step >= geo.batch:
+        return add_bias(_images(x, u, geo, layout), b, layout)
+    parts = [
+        _images(x[n : n + step], u, replace(geo, batch=min(step, geo.batch - n)), layout)
+        for n in range(0, geo.batch, step)
+    ]
+    return add_bias(np.concatenate(parts), b, layout)
