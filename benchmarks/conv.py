@@ -9,9 +9,11 @@ reaches on this machine, the practical peak).
 
     python benchmarks/conv.py            # batch 1 and 8, ~5 minutes on 2 cores
     python benchmarks/conv.py --quick    # fewer repeats
-    env -u OPENBLAS_CORETYPE python benchmarks/conv.py   # if that variable slows NumPy here
 
-Not a test: nothing is asserted. Timings are the best of interleaved repeats.
+Not a test: nothing is asserted. Timings are the median (or, with ``--best``, the best) of
+interleaved repeats. ``OPENBLAS_CORETYPE`` is removed from this process's environment before
+NumPy loads (it can force an older, slower OpenBLAS kernel); the header prints its old value,
+the BLAS kernel threadpoolctl reports, and the load average before and after the run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -26,17 +29,23 @@ from dataclasses import dataclass
 
 
 def _limit_threads(threads: int) -> str:
-    """Cap BLAS and OpenMP threads: env vars before NumPy loads, then threadpoolctl if present."""
+    """Cap BLAS and OpenMP threads: env vars before NumPy loads, then threadpoolctl if present.
+    Returns how, and the BLAS kernels threadpoolctl sees."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import numpy  # noqa: F401  (loads OpenBLAS under the limit)
 
     try:
-        from threadpoolctl import threadpool_limits  # optional
+        from threadpoolctl import threadpool_info, threadpool_limits  # optional
     except ImportError:
-        return "environment variables"
+        return "environment variables; BLAS kernel unknown (no threadpoolctl)"
     threadpool_limits(threads)
-    return "environment variables and threadpoolctl"
+    kernels = ", ".join(
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    )
+    return f"environment variables and threadpoolctl; BLAS: {kernels}"
 
 
 @dataclass(frozen=True)
@@ -68,28 +77,32 @@ LAYERS = [
     Layer("1x1 1024>256 @14", 1024, 256, 14, 1),
     Layer("1x1 2048>512 @7", 2048, 512, 7, 1),
 ]
-METHODS = ("im2col", "gemm", "winograd", "auto")
+METHODS = ("im2col", "gemm", "winograd", "winograd4", "auto")
+WINOGRAD = ("winograd", "winograd4")  # 3x3 stride 1 only
 DIRECT_MAX_OUTPUTS = 30_000  # the oracle takes ~5 us per output element: skip bigger layers
 
 
-def best_seconds(fns: dict[str, Callable[[], object]], repeats: int, min_time: float) -> dict:
-    """Per contender, the best over ``repeats`` of the mean time of enough calls to last
-    ``min_time``. Contenders take turns within each repeat so they see the same machine load;
-    the best (not the median) is the least disturbed run on a shared machine."""
+def seconds_per_call(
+    fns: dict[str, Callable[[], object]], repeats: int, min_time: float, best: bool
+) -> dict:
+    """Per contender, the median (or the best) over ``repeats`` of the mean time of enough
+    calls to last ``min_time``. Contenders take turns within each repeat so they see the same
+    machine load."""
     loops = {}
     for name, fn in fns.items():
         fn()  # warm-up: allocations, BLAS thread start
         start = time.perf_counter()
         fn()
         loops[name] = max(1, int(min_time / max(time.perf_counter() - start, 1e-9)))
-    best = dict.fromkeys(fns, float("inf"))
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
             start = time.perf_counter()
             for _ in range(loops[name]):
                 fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / loops[name])
-    return best
+            times[name].append((time.perf_counter() - start) / loops[name])
+    pick = min if best else statistics.median
+    return {name: pick(values) for name, values in times.items()}
 
 
 def geomean(values: list[float]) -> float:
@@ -130,10 +143,11 @@ def bench_layer(layer: Layer, batch: int, args: argparse.Namespace) -> tuple[dic
         return run
 
     timed = {"torch": torch_conv, "gemm peak": numpy_gemm}
-    timed.update({m: ours(m) for m in METHODS if m != "winograd" or layer.kernel == 3})
+    winograd_ok = layer.kernel == 3 and layer.stride == 1
+    timed.update({m: ours(m) for m in METHODS if m not in WINOGRAD or winograd_ok})
     if geo.output_elements <= DIRECT_MAX_OUTPUTS:
         timed["direct"] = ours("direct")
-    seconds = best_seconds(timed, args.repeats, args.min_time)
+    seconds = seconds_per_call(timed, args.repeats, args.min_time, args.best)
     speeds = {name: gflop / t for name, t in seconds.items()}
     ref = torch_conv().numpy()  # type: ignore[attr-defined]
     got, cache = conv_forward(x, w, stride=layer.stride, padding=layer.padding)
@@ -146,8 +160,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 repeats of >= 30 ms")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--best", action="store_true", help="best of the repeats, not median")
     args = parser.parse_args()
     args.repeats, args.min_time = (3, 0.03) if args.quick else (7, 0.1)
+    coretype = os.environ.pop("OPENBLAS_CORETYPE", "(unset)")  # before NumPy loads OpenBLAS
     how = _limit_threads(args.threads)
     import numpy as np
     import torch
@@ -159,16 +175,18 @@ def main() -> None:
     )
     print(
         f"Python {sys.version.split()[0]}, NumPy {np.__version__}, torch {torch.__version__}; "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+        f"OPENBLAS_CORETYPE was {coretype}, removed for this run; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
     print(
-        f"float32, channels_first, GFLOP/s = 2 * MACs / time (best of {args.repeats}); "
+        f"float32, channels_first, GFLOP/s = 2 * MACs / time "
+        f"({'best' if args.best else 'median'} of {args.repeats}); "
         f"'-': direct skipped above {DIRECT_MAX_OUTPUTS} outputs (it is the oracle), "
-        "winograd runs 3x3 only"
+        "winograd and winograd4 run 3x3 only"
     )
     columns = ["torch", "gemm peak", *METHODS, "direct"]
     header = f"| {'layer':17} | N | " + " | ".join(f"{c:>9}" for c in columns)
-    header += " | auto ran | auto/torch | im2col/peak | auto err |"
+    header += " | auto ran  | auto/torch | im2col/peak | auto err |"
     print(header)
     print("|" + "|".join("-" * len(p) for p in header.split("|")[1:-1]) + "|")
     ratios: dict[str, list[float]] = {"auto/torch": [], "im2col/peak": [], "auto/peak": []}
@@ -180,14 +198,15 @@ def main() -> None:
             ratios["im2col/peak"].append(s["im2col"] / s["gemm peak"])
             ratios["auto/peak"].append(s["auto"] / s["gemm peak"])
             print(
-                f"| {layer.name:17} | {batch} | {cells} | {chosen:8} | "
+                f"| {layer.name:17} | {batch} | {cells} | {chosen:9} | "
                 f"{s['auto'] / s['torch']:10.2f} | "
                 f"{s['im2col'] / s['gemm peak']:11.2f} | {s['max rel err']:8.1e} |",
                 flush=True,
             )
     print()
     for name, values in ratios.items():
-        print(f"geometric mean {name}: {geomean(values):.2f}")
+        print(f"- geometric mean {name}: {geomean(values):.2f}")
+    print(f"- load average after the run: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

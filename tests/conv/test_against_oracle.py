@@ -17,6 +17,7 @@ from flopcount.conv import (
     conv_transpose_forward,
     gemm,
     lowering,
+    winograd4,
 )
 
 
@@ -49,10 +50,12 @@ def test_transposed_gemm_equals_the_oracle(case: Case, layout: str) -> None:
     _agree(case, "gemm", layout)
 
 
+@pytest.mark.parametrize("method", ["winograd", "winograd4"])
 @settings(max_examples=30, deadline=None)
 @given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
-def test_winograd_equals_the_oracle(case: Case, layout: str) -> None:
-    _agree(case, "winograd", layout)
+def test_winograd_equals_the_oracle(method: str, case: Case, layout: str) -> None:
+    """F(2x2, 3x3) and F(4x4, 3x3); sizes up to 10 leave partial (cropped) tiles."""
+    _agree(case, method, layout)
 
 
 @settings(max_examples=30, deadline=None)
@@ -73,3 +76,10 @@ def test_gemm_chunking_equals_the_oracle(case: Case, layout: str, columns: int) 
 def test_im2col_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -> None:
     with patch.object(lowering, "BATCH_BYTES", 1):  # every image its own column matrix
         _agree(case, "im2col", layout)
+
+
+@settings(max_examples=15, deadline=None)
+@given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
+def test_winograd4_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -> None:
+    with patch.object(winograd4, "CHUNK_BYTES", 1):  # every image its own group
+        _agree(case, "winograd4", layout)

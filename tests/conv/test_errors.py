@@ -106,15 +106,17 @@ def test_nan_and_inf_propagate(method: str) -> None:
     np.testing.assert_array_equal(out[0, 0], expected)
 
 
-def test_winograd_keeps_nan_and_inf_within_their_tiles() -> None:
-    """Winograd mixes each 4x4 input tile, so a non-finite input may also poison the other
-    outputs of its 2x2 output tile, but never outputs of other tiles."""
-    x = np.ones((1, 1, 6, 6))
+@pytest.mark.parametrize("method,tile", [("winograd", 2), ("winograd4", 4)])
+def test_winograd_keeps_nan_and_inf_within_their_tiles(method: str, tile: int) -> None:
+    """F(t x t, 3x3) mixes each (t + 2) x (t + 2) input tile, so a non-finite input may also
+    poison the other outputs of its t x t output tile, but never outputs of other tiles."""
+    size = 2 * tile + 2  # two tiles per side: output 2t x 2t
+    x = np.ones((1, 1, size, size))
     x[0, 0, 0, 0] = np.nan  # only in output (0, 0)'s window: tile (0, 0)
-    x[0, 0, 5, 5] = np.inf  # only in output (3, 3)'s window: tile (1, 1)
+    x[0, 0, -1, -1] = np.inf  # only in output (2t-1, 2t-1)'s window: tile (1, 1)
     with np.errstate(invalid="ignore"):
-        out, _ = conv_forward(x, np.ones((1, 1, 3, 3)), method="winograd")  # 4x4 output
+        out, _ = conv_forward(x, np.ones((1, 1, 3, 3)), method=method)  # 2t x 2t output
     finite = np.isfinite(out[0, 0])
-    assert not finite[0, 0] and not finite[3, 3]
-    assert finite[:2, 2:].all() and finite[2:, :2].all()  # the two untouched tiles
-    np.testing.assert_array_equal(out[0, 0][finite], 9.0)  # nine ones under each window
+    assert not finite[0, 0] and not finite[-1, -1]
+    assert finite[:tile, tile:].all() and finite[tile:, :tile].all()  # the untouched tiles
+    np.testing.assert_allclose(out[0, 0][finite], 9.0, rtol=1e-12)  # nine ones per window

@@ -66,7 +66,8 @@ def conv_forward(
     (*kernel, C_in/groups, C_out); b: (C_out,) or None. Returns out: (N, C_out, *out) /
     (N, *out, C_out) with ``geo.out_spatial`` sizes, and the `ConvCache` for `conv_backward`.
     ``padding``: an int, one int per spatial dim, one (lo, hi) pair per dim, "same" or "valid".
-    ``method``: "auto", "direct" (the oracle), "im2col", "gemm" or "winograd".
+    ``method``: "auto", "direct" (the oracle), "im2col", "gemm", "winograd" (F(2x2, 3x3)) or
+    "winograd4" (F(4x4, 3x3)).
     """
     check_layout(layout)
     check_arrays(x, w, b)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from itertools import product
 
 import numpy as np
 
+from flopcount.conv import parallel
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias, spatial_axes
 from flopcount.conv.lowering import is_pointwise, weight_matrices
@@ -120,6 +122,36 @@ def _even(total: int, most: int) -> int:
     return -(-total // count)
 
 
+def _gather_taps(
+    col: np.ndarray, flat: np.ndarray, plan: _Plan, chunk: tuple[int, int, int, int],
+    layout: Layout, taps: range,
+) -> None:  # fmt: skip
+    """Copy the contiguous runs of kernel taps ``taps`` into the column matrix ``col``:
+    (C, taps, nb, cols) channels_first, (nb, cols, G, taps, C/G) channels_last."""
+    n0, n1, r0, r1 = chunk
+    start, cols = r0 * plan.line, (r1 - r0) * plan.line
+    for t in taps:
+        phase, offset = plan.taps[t]
+        if layout == "channels_first":
+            run = flat[n0:n1, phase, :, start + offset : start + offset + cols]  # nb, C, cols
+            col[:, t] = run.transpose(1, 0, 2)
+        else:
+            run = flat[n0:n1, phase, start + offset : start + offset + cols]  # nb, cols, C
+            col[:, :, :, t] = run.reshape(col.shape[:3] + col.shape[4:])
+
+
+def _gather(
+    col: np.ndarray, flat: np.ndarray, plan: _Plan, chunk: tuple[int, int, int, int],
+    layout: Layout,
+) -> None:  # fmt: skip
+    """All taps of one chunk, split between `parallel.thread_count` threads (when the column
+    matrix is big enough to pay for the hand-off)."""
+    taps = len(plan.taps)
+    parts = 1 if col.nbytes < parallel.MIN_BYTES else min(parallel.thread_count(), taps)
+    jobs = [range(taps * i // parts, taps * (i + 1) // parts) for i in range(parts)]
+    parallel.run([partial(_gather_taps, col, flat, plan, chunk, layout, j) for j in jobs])
+
+
 def _chunk(
     flat: np.ndarray, wm: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan,
     chunk: tuple[int, int, int, int], buffer: np.ndarray, full: np.ndarray,
@@ -132,9 +164,7 @@ def _chunk(
     start, taps = r0 * plan.line, len(plan.taps)
     if layout == "channels_first":
         col = buffer[: c * taps * nb * cols].reshape(c, taps, nb, cols)  # rows (c, tap)
-        for t, (phase, offset) in enumerate(plan.taps):
-            run = flat[n0:n1, phase, :, start + offset : start + offset + cols]  # nb, C, cols
-            col[:, t] = run.transpose(1, 0, 2)
+        _gather(col, flat, plan, chunk, layout)
         col_groups = col.reshape(g, -1, nb * cols)  # G, K, nb*cols
         if nb == 1:  # straight into the output rows
             target = full[n0, :, start : start + cols].reshape(g, -1, cols)  # G, C_out/G, cols
@@ -144,12 +174,20 @@ def _chunk(
             full[n0:n1] = res.transpose(1, 0, 2)
         return
     col = buffer[: nb * cols * c * taps].reshape(nb, cols, g, taps, c // g)  # (g, tap, c)
-    for t, (phase, offset) in enumerate(plan.taps):
-        run = flat[n0:n1, phase, start + offset : start + offset + cols]  # nb, cols, C
-        col[:, :, :, t] = run.reshape(nb, cols, g, c // g)
+    _gather(col, flat, plan, chunk, layout)
     col_groups = col.reshape(nb * cols, g, -1).transpose(1, 0, 2)  # G, nb*cols, K
     target = full[n0:n1, start : start + cols].reshape(nb * cols, g, -1)  # a view: contiguous
     np.matmul(col_groups, wm, out=target.transpose(1, 0, 2))
+
+
+def _crop(view: np.ndarray) -> np.ndarray:
+    """A contiguous copy of ``view`` (the outputs without the wasted grid columns), made on
+    `parallel.thread_count` threads; ``view`` itself when it is already contiguous."""
+    if view.flags.c_contiguous:
+        return view
+    out = np.empty(view.shape, view.dtype)
+    parallel.copyto(out, view, axis=1)
+    return out
 
 
 def _shifted(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
@@ -170,12 +208,12 @@ def _shifted(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) ->
         for chunk in chunks:
             _chunk(flat, wm, geo, layout, plan, chunk, buffer, full)
         grid = full.reshape(n, k, rows, *plan.grid[1:])
-        return np.ascontiguousarray(grid[(slice(None), slice(None), slice(None), *keep)])
+        return _crop(grid[(slice(None), slice(None), slice(None), *keep)])
     full = np.empty((n, plan.full, k), dtype=x.dtype)
     for chunk in chunks:
         _chunk(flat, wm, geo, layout, plan, chunk, buffer, full)
     grid = full.reshape(n, rows, *plan.grid[1:], k)
-    return np.ascontiguousarray(grid[(slice(None), slice(None), *keep)])
+    return _crop(grid[(slice(None), slice(None), *keep)])
 
 
 def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:

@@ -20,6 +20,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from flopcount.conv import parallel
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias, crop_padding, pad_input, spatial_axes
 
@@ -93,7 +94,7 @@ def im2col(x: np.ndarray, geo: ConvGeometry, layout: Layout = "channels_first") 
         # (N, *out, G, C/G, *kernel) -> (N, *out, G, *kernel, C/G)
         gathered = view.transpose(*range(2 + nd), *range(3 + nd, 3 + 2 * nd), 2 + nd)
     cols = np.empty(_cols_shape(geo, layout), dtype=x.dtype)
-    np.copyto(cols, gathered)
+    parallel.copyto(cols, gathered, axis=1)  # C_in (first) or the first output dim (last)
     return cols.reshape(_flat_cols_shape(geo, layout))
 
 

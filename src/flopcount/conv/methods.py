@@ -8,12 +8,13 @@ tested against it and against PyTorch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from flopcount.conv import direct, gemm, lowering, winograd
+from flopcount.conv import direct, gemm, lowering, winograd, winograd4
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.errors import ConvError
 
@@ -53,13 +54,40 @@ METHODS: dict[str, Method] = {
         lowering.grad_weight,
         winograd.unsupported,
     ),
+    "winograd4": Method(
+        "winograd4",
+        winograd4.forward,
+        lowering.grad_input,
+        lowering.grad_weight,
+        winograd4.unsupported,
+    ),
 }
 
 
+# channels_first convolutions whose output (all images) has at most this many positions run
+# as im2col: one small GEMM, where the shifted-window GEMM's wasted grid columns cost most
+# (ResNet-50 3x3 at batch 1: 14x14 and 7x7 maps; benchmarks/conv.py, docs/conv.md).
+IM2COL_MAX_POSITIONS = 256
+
+
 def _auto(geo: ConvGeometry, layout: Layout) -> Method:
-    """The fastest correct method for this geometry (measured: benchmarks/conv.py)."""
-    if winograd.unsupported(geo) is None and winograd.worthwhile(geo, layout):
-        return METHODS["winograd"]
+    """The fastest correct method for this geometry (measured: benchmarks/conv.py).
+
+    In order: F(4x4, 3x3) Winograd for 3x3 stride-1 layers with enough tiles and channels,
+    F(2x2, 3x3) for very wide ones; pointwise layers as one GEMM (``gemm``); ``im2col`` for
+    channels_last (its row gather copies runs of C_in, the shifted-window one runs of C_in
+    per tap and is slower for every layer measured) and for small channels_first outputs;
+    else the shifted-window ``gemm``.
+    """
+    if winograd.unsupported(geo) is None:
+        if winograd4.worthwhile(geo, layout):
+            return METHODS["winograd4"]
+        if winograd.worthwhile(geo, layout):
+            return METHODS["winograd"]
+    if lowering.is_pointwise(geo):
+        return METHODS["gemm"]
+    if layout == "channels_last" or geo.batch * math.prod(geo.out_spatial) <= IM2COL_MAX_POSITIONS:
+        return METHODS["im2col"]
     return METHODS["gemm"]
 
 

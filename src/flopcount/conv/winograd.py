@@ -24,10 +24,11 @@ import numpy as np
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias
 
-__all__ = ["forward", "unsupported", "worthwhile"]
+__all__ = ["filter_transform", "forward", "unsupported", "worthwhile"]
 
 # G of F(2x2, 3x3) (Lavin & Gray 2016, section 4.1).
 G_MATRIX = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+KRON_G = np.kron(G_MATRIX, G_MATRIX)  # (16, 9): (i*4 + j, a*3 + b) -> G[i,a] G[j,b], exact
 MIN_TILES = 128  # fewer tiles and the 16 small GEMMs run far under peak (benchmarks/conv.py)
 MIN_CHANNELS = 192  # narrower and the transforms cost more than they save (benchmarks/conv.py)
 
@@ -58,19 +59,21 @@ def _tiles(geo: ConvGeometry) -> tuple[int, int]:
     return (-(-geo.out_spatial[0] // 2), -(-geo.out_spatial[1] // 2))
 
 
-def filter_transform(w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
-    """U = G g G^T for every filter: (16, G, C_in/G, C_out/G), the right-hand GEMM operand.
+def filter_transform(
+    w: np.ndarray, geo: ConvGeometry, layout: Layout, kron: np.ndarray = KRON_G
+) -> np.ndarray:
+    """U = G g G^T for every filter: (P, G, C_in/G, C_out/G), the right-hand GEMM operand.
 
-    w: (C_out, C_in/G, 3, 3) or (3, 3, C_in/G, C_out). One small GEMM with kron(G, G)
-    (16 x 9), whose entries (products of 0, +-1/2, 1) are exact; the result may be a view.
+    w: (C_out, C_in/G, 3, 3) or (3, 3, C_in/G, C_out); kron: kron(G, G), (P, 9) with P the
+    tile positions (16 here, 36 for F(4x4, 3x3)). One small GEMM; the result may be a view.
     """
-    kron = np.kron(G_MATRIX, G_MATRIX).astype(w.dtype)  # (i*4 + j, a*3 + b) -> G[i,a] G[j,b]
-    c_out, g = geo.out_channels, geo.groups
+    kron = kron.astype(w.dtype)  # (i*t + j, a*3 + b) -> G[i,a] G[j,b]
+    p, c_out, g = kron.shape[0], geo.out_channels, geo.groups
     if layout == "channels_last":
-        u = (kron @ w.reshape(9, -1)).reshape(16, -1, g, c_out // g)  # 16, C_in/G, G, C_out/G
+        u = (kron @ w.reshape(9, -1)).reshape(p, -1, g, c_out // g)  # P, C_in/G, G, C_out/G
         return u.transpose(0, 2, 1, 3)
-    u = kron @ w.reshape(-1, 9).T  # 16, C_out * C_in/G (BLAS reads the transpose in place)
-    return u.reshape(16, g, c_out // g, -1).transpose(0, 1, 3, 2)
+    u = kron @ w.reshape(-1, 9).T  # P, C_out * C_in/G (BLAS reads the transpose in place)
+    return u.reshape(p, g, c_out // g, -1).transpose(0, 1, 3, 2)
 
 
 def _phases(x: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
