@@ -33,3 +33,14 @@ def test_conv_transpose_counts_input_positions() -> None:
 def test_cost_adds_fieldwise() -> None:
     total = sum([Cost(macs=1, flops=2), Cost(macs=3, params=5)], Cost())
     assert total == Cost(macs=4, flops=2, params=5)
+
+
+def test_cost_addition_covers_every_field() -> None:
+    from dataclasses import fields
+
+    names = [f.name for f in fields(Cost)]
+    a = Cost(**{n: 10 ** (i + 1) for i, n in enumerate(names)})  # 10, 100, 1000, ...
+    b = Cost(**{n: i + 1 for i, n in enumerate(names)})  # 1, 2, 3, ...
+    total = a + b
+    for i, name in enumerate(names):
+        assert getattr(total, name) == 10 ** (i + 1) + (i + 1), name

@@ -35,7 +35,15 @@ class Cost:
     def __add__(self, other: Cost) -> Cost:
         if not isinstance(other, Cost):
             return NotImplemented
-        return Cost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Cost)))
+        return Cost(
+            self.macs + other.macs,
+            self.flops + other.flops,
+            self.flops_exact + other.flops_exact,
+            self.int_ops + other.int_ops,
+            self.params + other.params,
+            self.bytes_read + other.bytes_read,
+            self.bytes_written + other.bytes_written,
+        )
 
     def __radd__(self, other: Any) -> Cost:
         if other == 0:  # lets the built-in sum() start from 0

@@ -164,6 +164,24 @@ class Recorder(TorchDispatchMode):
         self.nodes.extend(lowering(call) if lowering is not None else [call.unsupported()])
 
 
+def _meta_attention(args: Any, kwargs: dict[str, Any]) -> torch.Tensor | None:
+    """SDPA's output (..., Tq, dv) made directly on the meta device when no gradient is being
+    recorded; None to run the math kernel (training needs its autograd graph, and its checks
+    run on real or fake tensors). Shapes follow Q's batch dims, V's last dim."""
+    query, key, value = (list(args) + [kwargs.get(n) for n in ("query", "key", "value")])[:3]
+    tensors = (query, key, value)
+    if torch.is_grad_enabled() or not all(isinstance(t, torch.Tensor) for t in tensors):
+        return None
+    if (
+        any(t.device.type != "meta" or t.dim() < 2 for t in tensors)
+        or len({t.dtype for t in tensors}) != 1
+    ):
+        return None
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        return None  # let the kernel raise its own error
+    return torch.empty((*query.shape[:-1], value.shape[-1]), dtype=query.dtype, device="meta")
+
+
 def _never(*args: Any, **kwargs: Any) -> bool:
     return False
 
@@ -210,8 +228,11 @@ class FunctionInterceptor(TorchFunctionMode):
         return func(*args, **kwargs)
 
     def _attention(self, func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        with self.recorder.paused(), sdpa_kernel([SDPBackend.MATH]):
-            out = func(*args, **kwargs)
+        with self.recorder.paused():
+            out = _meta_attention(args, kwargs)
+            if out is None:
+                with sdpa_kernel([SDPBackend.MATH]):
+                    out = func(*args, **kwargs)
         call = self.recorder.call(_ATEN_SDPA, bind(_ATEN_SDPA, args, kwargs), out)
         self.recorder.nodes.extend(lower_attention(call))
         self.attention_calls += 1
