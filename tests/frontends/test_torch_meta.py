@@ -123,3 +123,13 @@ def test_invalid_arguments_fail_as_the_kernel_does(func: Any, args: tuple[Any, .
     assert shortcut is not None
     with pytest.raises(RuntimeError):
         shortcut()
+
+
+def test_a_broadcast_view_operand_gives_a_dense_result() -> None:
+    view = meta(1, 8).expand(4, 8)  # stride (0, 1): overlapping memory
+    for func, args in ((aten.relu.default, (view,)), (aten.add.Tensor, (view, meta(4, 8)))):
+        shortcut = meta_shortcut(func, args, {})
+        assert shortcut is not None
+        out = shortcut()
+        assert out.is_contiguous() and 0 not in out.stride()
+        assert out.shape == func(*args).shape

@@ -38,14 +38,31 @@ def _stats_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in _HALF else dtype
 
 
+def _empty(shape: Sequence[int], dtype: torch.dtype, stride: Sequence[int] | None = None) -> Any:
+    """A meta tensor. ``empty_strided``/``empty`` are C++ factories; ``empty_like`` on meta runs
+    a Python reference (about 10x slower per call)."""
+    if stride is None:
+        return torch.empty(tuple(shape), dtype=dtype, device="meta")
+    return torch.empty_strided(tuple(shape), tuple(stride), dtype=dtype, device="meta")
+
+
+def _dense_stride(tensor: torch.Tensor) -> tuple[int, ...] | None:
+    """The strides an elementwise result copies from ``tensor``: channels-last kept, anything
+    else (contiguous, or a broadcast/overlapping view) made contiguous (None)."""
+    channels_last = tensor.dim() == 4 and not tensor.is_contiguous()
+    if channels_last and tensor.is_contiguous(memory_format=torch.channels_last):
+        return tuple(tensor.stride())
+    return None
+
+
 def _like(input: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Elementwise ops on a floating-point tensor: same shape, dtype and memory format."""
-    return torch.empty_like(input)
+    return _empty(input.shape, input.dtype, _dense_stride(input))
 
 
 def _like_exponent(base: Any, exponent: torch.Tensor) -> torch.Tensor:
     """``pow.Scalar(base, exponent)``: the floating-point exponent tensor's shape and dtype."""
-    return torch.empty_like(exponent)
+    return _empty(exponent.shape, exponent.dtype, _dense_stride(exponent))
 
 
 def _native_batch_norm(
@@ -55,8 +72,9 @@ def _native_batch_norm(
     channels = input.shape[1] if input.dim() > 1 else -1
     params = [a for a in args[:4] if isinstance(a, torch.Tensor)]
     _require(channels > 0 and all(p.shape == (channels,) for p in params))
-    stats = torch.empty((input.shape[1],), dtype=_stats_dtype(input.dtype), device="meta")
-    return torch.empty_like(input), stats, torch.empty_like(stats)
+    stats = (input.shape[1],)
+    dtype = _stats_dtype(input.dtype)
+    return _like(input), _empty(stats, dtype), _empty(stats, dtype)
 
 
 def _native_layer_norm(
@@ -69,8 +87,8 @@ def _native_layer_norm(
     _require(axis >= 0 and trailing == tuple(normalized_shape))
     _require(all(tuple(a.shape) == trailing for a in affine))
     shape = (*input.shape[:axis], *(1,) * len(normalized_shape))
-    stats = torch.empty(shape, dtype=_stats_dtype(input.dtype), device="meta")
-    return torch.empty_like(input, memory_format=torch.contiguous_format), stats, stats.clone()
+    dtype = _stats_dtype(input.dtype)
+    return _empty(input.shape, input.dtype), _empty(shape, dtype), _empty(shape, dtype)
 
 
 def _mean_dim(
@@ -88,13 +106,9 @@ def _broadcast(*operands: Any, **kwargs: Any) -> torch.Tensor:
     shape and the promoted dtype; an operand of the output's shape lends its memory format."""
     tensors = [t for t in operands if isinstance(t, torch.Tensor)]
     shape = torch.broadcast_shapes(*(t.shape for t in tensors))
-    dtype = tensors[0].dtype
-    for other in operands[1:]:
-        dtype = torch.result_type(torch.empty((), dtype=dtype, device="meta"), other)
+    dtype = torch.result_type(*operands[:2]) if len(operands) > 1 else tensors[0].dtype
     template = next((t for t in tensors if t.shape == shape), None)
-    if template is not None:
-        return torch.empty_like(template, dtype=dtype)
-    return torch.empty(shape, dtype=dtype, device="meta")
+    return _empty(shape, dtype, _dense_stride(template) if template is not None else None)
 
 
 def _where(condition: torch.Tensor, input: Any, other: Any) -> torch.Tensor:
@@ -102,7 +116,7 @@ def _where(condition: torch.Tensor, input: Any, other: Any) -> torch.Tensor:
     values = [v for v in (input, other) if isinstance(v, torch.Tensor)]
     shape = torch.broadcast_shapes(condition.shape, *(v.shape for v in values))
     dtype = torch.result_type(input, other)
-    return torch.empty(shape, dtype=dtype, device="meta")
+    return _empty(shape, dtype)
 
 
 def _addmm(
