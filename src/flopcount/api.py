@@ -41,19 +41,16 @@ def analyze(
     a `Hardware`) adds a roofline latency estimate; ``dtype`` picks the peak (``"bf16"``).
     The model is never modified.
     """
-    options = LoadOptions(
+    options = LoadOptions.build(
+        input_shapes,
+        dims,
+        outputs,
         training=training,
-        dims=dict(dims or {}),
         batch=batch,
         seq=seq,
         image_size=image_size,
         signature=signature,
-        outputs=list(outputs) if outputs else None,
     )
-    if isinstance(input_shapes, Mapping):
-        options.named_shapes = {k: tuple(v) for k, v in input_shapes.items()}
-    elif input_shapes is not None:
-        options.input_shapes = [tuple(s) for s in input_shapes]
     graph = lower(model, *example_inputs, options=options)
     label = name or graph.name or type(model).__name__
     return analyze_graph(

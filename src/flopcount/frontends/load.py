@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,23 @@ class LoadOptions:
     training: bool = False
     outputs: list[str] | None = None
     signature: str = "serving_default"
+
+    @classmethod
+    def build(
+        cls,
+        input_shapes: Mapping[str, Sequence[int]] | Sequence[Sequence[int]] | None = None,
+        dims: Mapping[str, int] | None = None,
+        outputs: Sequence[str] | None = None,
+        **fixed: Any,
+    ) -> LoadOptions:
+        """Options from `flopcount.analyze`'s keywords: ``input_shapes`` by name (a mapping) or
+        by position (a sequence); ``fixed`` holds training, batch, seq, image_size, signature."""
+        options = cls(dims=dict(dims or {}), outputs=list(outputs) if outputs else None, **fixed)
+        if isinstance(input_shapes, Mapping):
+            options.named_shapes = {k: tuple(v) for k, v in input_shapes.items()}
+        elif input_shapes is not None:
+            options.input_shapes = [tuple(s) for s in input_shapes]
+        return options
 
 
 def _require(module: str, extra: str) -> Any:

@@ -101,19 +101,16 @@ def analyze_symbolic(
     clash = [s for s in names if fixed.get(s) is not None or s in (dims or {})]
     if clash:
         raise SymbolicError(f"{clash} given both as a symbol and as a fixed value; pick one")
-    options = LoadOptions(
+    options = LoadOptions.build(
+        input_shapes,
+        dims,
+        outputs,
         training=training,
-        dims=dict(dims or {}),
-        signature=signature,
-        outputs=list(outputs) if outputs else None,
         batch=batch,
         seq=seq,
         image_size=image_size,
+        signature=signature,
     )
-    if isinstance(input_shapes, Mapping):
-        options.named_shapes = {k: tuple(v) for k, v in input_shapes.items()}
-    elif input_shapes is not None:
-        options.input_shapes = [tuple(s) for s in input_shapes]
     source = make_source(model, example_inputs, options, names, bindings)
     points, graphs, lifted = _sample(source, samples)
     ref = _reference(points)
