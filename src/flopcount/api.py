@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flopcount._runtime import without_collector
 from flopcount.analysis.core import analyze_graph
 from flopcount.analysis.hardware import Hardware
 from flopcount.frontends.load import LoadOptions, lower
@@ -13,6 +14,7 @@ from flopcount.report.report import Report
 __all__ = ["analyze"]
 
 
+@without_collector
 def analyze(
     model: Any,
     *example_inputs: Any,

@@ -134,3 +134,27 @@ def test_arguments_are_checked() -> None:
         lower(nn.ReLU(), (1, 3), on_fake_failure="maybe")
     with pytest.raises(FrontendError, match="dtype"):
         lower(nn.ReLU(), TensorSpec((1, 3), "float8"))
+
+
+def test_producer_and_consumers_share_one_spec() -> None:
+    graph = lower(Encoder(d=16, layers=2, classes=3), (2, 5, 16))
+    produced = {t.name: t for n in graph.nodes for t in n.outputs}
+    consumed = [t for n in graph.nodes for t in n.inputs if t.name in produced]
+    assert consumed  # activations flow from node to node
+    for spec in consumed:
+        if spec.shape == produced[spec.name].shape:  # a view may share a name, not a shape
+            assert spec is produced[spec.name]
+
+
+def test_a_resized_tensor_gets_a_new_spec() -> None:
+    from flopcount.frontends.torch_specs import TensorTable
+
+    table = TensorTable()
+    tensor = torch.empty(2, 3, device="meta")
+    first = table.spec(tensor)
+    assert table.spec(tensor) is first
+    tensor.resize_(4, 5)  # in place: same tensor, new shape
+    resized = table.spec(tensor)
+    assert resized.shape == (4, 5) and resized.name == first.name
+    as_half = table.spec(tensor.to(torch.float16))
+    assert as_half.dtype == "float16" and as_half.name != first.name  # a new tensor

@@ -66,3 +66,22 @@ def test_gpt2_batch_and_seq() -> None:
     for batch, seq in ((2, 16), (3, 40)):
         concrete = flopcount.analyze("zoo:gpt2", batch=batch, seq=seq)
         assert report.evaluate(report.total.flops, batch=batch, seq=seq) == concrete.total.flops
+
+
+def test_one_build_serves_every_sample_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flopcount import zoo
+
+    built: list[str] = []
+    original = zoo.ZooEntry.build
+
+    def counting(self: zoo.ZooEntry, **sizes: int | None) -> object:
+        built.append(self.name)
+        return original(self, **sizes)
+
+    monkeypatch.setattr(zoo.ZooEntry, "build", counting)
+    report = analyze_symbolic("zoo:gpt2", symbols="seq")
+    assert len(report.points) >= 3 and built == ["gpt2"]  # size-independent: built once
+    built.clear()
+    report = analyze_symbolic("zoo:vit_b_16", symbols="image_size")
+    # ViT's position table depends on the image size: one build per sample point
+    assert built == ["vit_b_16"] * len(report.points)

@@ -85,17 +85,22 @@ def _intervals(graph: Graph) -> list[tuple[int, int, int]]:
     born: dict[str, int] = {}
     dies: dict[str, int] = {}
     size: dict[str, int] = {}
+    seen: dict[str, TensorSpec] = {}  # the last spec met under each name
     spans: list[tuple[int, int, int]] = []  # nameless tensors: live for their node only
 
     def see(spec: TensorSpec, index: int, birth: int) -> None:
         if spec.kind in _STORED:
             return
-        if not spec.name:
+        name = spec.name
+        if not name:
             spans.append((index, index, spec.nbytes))
             return
-        born.setdefault(spec.name, birth)
-        dies[spec.name] = max(dies.get(spec.name, index), index)
-        size[spec.name] = max(size.get(spec.name, 0), spec.nbytes)
+        dies[name] = index  # calls come in non-decreasing index order: the last use wins
+        if seen.get(name) is spec:
+            return  # frontends pass one spec object from producer to consumers: sized once
+        seen[name] = spec
+        born.setdefault(name, birth)
+        size[name] = max(size.get(name, 0), spec.nbytes)
 
     for spec in graph.inputs:
         see(spec, 0, 0)

@@ -44,6 +44,10 @@ class LoadOptions:
     training: bool = False
     outputs: list[str] | None = None
     signature: str = "serving_default"
+    # Zoo models built so far, by name, for lowerings that share one build: the symbolic
+    # sampler lowers one model at several sizes, and a zoo architecture that does not depend
+    # on the sizes (`ZooEntry.size_independent`) is built once. ``None``: build every time.
+    built: dict[str, Any] | None = None
 
     @classmethod
     def build(
@@ -107,7 +111,15 @@ def _zoo(name: str, opts: LoadOptions) -> Graph:
     _require("torch", "torch")
     from flopcount import zoo
 
-    model, inputs = zoo.build(name, batch=opts.batch, seq=opts.seq, image_size=opts.image_size)
+    entry = zoo.get(name)
+    sizes = {"batch": opts.batch, "seq": opts.seq, "image_size": opts.image_size}
+    reuse = opts.built is not None and entry.size_independent
+    model = opts.built.get(name) if reuse and opts.built is not None else None
+    if model is None:
+        model = entry.build(**sizes)
+        if reuse and opts.built is not None:
+            opts.built[name] = model
+    inputs = entry.example_inputs(**sizes)
     graph = _lower_torch(model, tuple(opts.input_shapes) or inputs, opts)
     graph.name = f"zoo:{name}"
     return graph

@@ -59,7 +59,13 @@ def shape_of(tensor: torch.Tensor) -> tuple[int, ...]:
 
 
 class TensorTable:
-    """Names and kinds of the tensors of one capture, keyed weakly by tensor identity."""
+    """Names, kinds and specs of the tensors of one capture, keyed weakly by tensor identity.
+
+    Each entry is ``(kind, name, spec)``: the `TensorSpec` last built for the tensor is kept
+    and handed out again while the tensor's shape and dtype are unchanged, so a tensor's
+    producer and its consumers share one spec object (fewer allocations, and analyses that
+    walk the graph size each tensor once).
+    """
 
     def __init__(self) -> None:
         self._seen: WeakTensorKeyDictionary = WeakTensorKeyDictionary()
@@ -67,15 +73,19 @@ class TensorTable:
 
     def mark(self, tensor: torch.Tensor, kind: TensorKind, name: str) -> None:
         """Record ``tensor`` as a ``kind`` tensor called ``name`` (parameters, inputs...)."""
-        self._seen[tensor] = (kind, name)
+        self._seen[tensor] = (kind, name, None)
 
     def lookup(self, tensor: torch.Tensor) -> tuple[TensorKind, str]:
         """(kind, name) of ``tensor``; a tensor seen for the first time is a new activation."""
+        kind, name, _ = self._entry(tensor)
+        return kind, name
+
+    def _entry(self, tensor: torch.Tensor) -> tuple[TensorKind, str, TensorSpec | None]:
         entry = self._seen.get(tensor)
         if entry is None:
-            entry = ("activation", self.fresh_name())
+            entry = ("activation", self.fresh_name(), None)
             self._seen[tensor] = entry
-        return entry
+        return entry  # type: ignore[no-any-return]
 
     def fresh_name(self) -> str:
         self._count += 1
@@ -84,12 +94,16 @@ class TensorTable:
     def alias(self, view: torch.Tensor, base: torch.Tensor) -> None:
         """``view`` shares ``base``'s storage: it inherits base's name and kind."""
         if view is not base and view not in self._seen:
-            self._seen[view] = self.lookup(base)
+            self._seen[view] = (*self.lookup(base), None)
 
     def spec(self, tensor: torch.Tensor) -> TensorSpec:
         """The `TensorSpec` of a live tensor (shape, dtype, name, kind)."""
-        kind, name = self.lookup(tensor)
-        return TensorSpec(shape_of(tensor), dtype_name(tensor.dtype), name, kind)
+        kind, name, spec = self._entry(tensor)
+        dtype = dtype_name(tensor.dtype)
+        if spec is None or spec.shape != tensor.shape or spec.dtype != dtype:
+            spec = TensorSpec(shape_of(tensor), dtype, name, kind)
+            self._seen[tensor] = (kind, name, spec)
+        return spec
 
 
 def iter_tensors(value: Any) -> Iterator[torch.Tensor]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flopcount._runtime import without_collector
 from flopcount.costs.conventions import get_convention
 from flopcount.frontends.load import LoadOptions
 from flopcount.ir import Graph
@@ -69,6 +70,7 @@ def _sample(
         graphs += [source.graph(p) for p in more]
 
 
+@without_collector
 def analyze_symbolic(
     model: Any,
     *example_inputs: Any,

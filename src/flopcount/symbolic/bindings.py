@@ -290,6 +290,7 @@ def make_source(
         return _onnx_source(source, bindings)
     if spec.partition(":")[0] in ("zoo", *_SPEC_OPTIONS) and not bindings:
         source.kind = "spec"
+        source.options = replace(options, built={})  # one zoo build for every sample point
         return _spec_source(source, spec)
     for symbol in symbols:
         if not bindings.get(symbol):

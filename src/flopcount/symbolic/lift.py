@@ -24,6 +24,16 @@ from flopcount.symbolic.symint import SymInt, as_poly
 __all__ = ["Lifted", "check_structure", "lift"]
 
 Point = Mapping[str, int]
+# Where a tensor sits, formatted only for an error: (role, input/output index or parameter
+# name, node index or -1).
+Where = tuple[str, int | str, int]
+
+
+def _describe(where: Where) -> str:
+    role, which, index = where
+    if role in ("input", "output"):
+        return f"{role} {which} of node #{index}"
+    return f"{role} {which}".strip()
 
 
 def _differing(points: Sequence[Point], a: int, b: int) -> str:
@@ -88,20 +98,20 @@ class _Lifter:
         self.vectors: dict[tuple[int, ...], None] = {}
         self.fits: dict[tuple[int, ...], Fit] = {}
         self._shapes: dict[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], str]] = {}
+        self._lifted: dict[tuple[int, ...], tuple[TensorSpec, str]] = {}
 
     # pass 1 ----------------------------------------------------------------------------------
-    def collect_specs(self, specs: Sequence[TensorSpec], where: str) -> None:
-        ref = specs[self.ref]
-        if all(s.shape == ref.shape for s in specs):
+    def collect_specs(self, specs: Sequence[TensorSpec], where: Where) -> None:
+        shapes = {s.shape for s in specs}
+        if len(shapes) == 1:
             return
-        if len({s.rank for s in specs}) > 1 or len({s.dtype for s in specs}) > 1:
-            shapes = ", ".join(f"{s.shape} {s.dtype}" for s in specs)
+        if len({len(s) for s in shapes}) > 1 or len({s.dtype for s in specs}) > 1:
+            found = ", ".join(f"{s.shape} {s.dtype}" for s in specs)
             raise SymbolicError(
-                f"the rank or dtype of {where} depends on the symbols ({shapes}); the model's "
-                "structure changes with the sizes"
+                f"the rank or dtype of {_describe(where)} depends on the symbols ({found}); "
+                "the model's structure changes with the sizes"
             )
-        for axis in range(ref.rank):
-            self.vectors[tuple(s.shape[axis] for s in specs)] = None
+        self.vectors.update(dict.fromkeys(zip(*(s.shape for s in specs))))
 
     def collect_attrs(self, nodes: Sequence[Node]) -> None:
         for value in _changed_attrs(nodes).values():
@@ -124,6 +134,7 @@ class _Lifter:
             floors = [a for f in self.fits.values() if f.poly is not None for a in f.poly.floors]
             self.fits.update(fitter.fit_with_floors(unresolved, floors))
         self._shapes.clear()  # lifted with the fits of the rules' time: lift again
+        self._lifted.clear()
 
     def _window_rule(self, nodes: Sequence[Node]) -> None:
         """Output sizes of a conv / pool from its input's expressions (`rules`), if they agree
@@ -153,14 +164,23 @@ class _Lifter:
         return SymInt(value, found.poly), ""
 
     def spec(self, specs: Sequence[TensorSpec]) -> tuple[TensorSpec, str]:
+        """The lifted spec of one tensor seen at every point (the same aligned spec objects
+        give the same lifted object, so the lifted graph shares specs as the graphs do)."""
+        key = tuple(map(id, specs))  # the graphs hold every spec alive while lifting
+        found = self._lifted.get(key)
+        if found is None:
+            found = self._lifted[key] = self._lift_spec(specs)
+        return found
+
+    def _lift_spec(self, specs: Sequence[TensorSpec]) -> tuple[TensorSpec, str]:
         ref = specs[self.ref]
         shapes = tuple(s.shape for s in specs)
         if shapes.count(ref.shape) == len(shapes):
             return ref, ""
         if shapes not in self._shapes:  # many tensors share a shape: lift each shape once
             lifted, reasons = [], []
-            for axis in range(ref.rank):
-                dim, reason = self.dim(tuple(shape[axis] for shape in shapes))
+            for axis, vector in enumerate(zip(*shapes)):
+                dim, reason = self.dim(vector)
                 lifted.append(dim)
                 if reason:
                     reasons.append(f"dimension {axis}: {reason}")
@@ -229,22 +249,22 @@ def lift(graphs: Sequence[Graph], points: Sequence[Point], ref: int) -> Lifted:
     columns = list(zip(*(g.nodes for g in graphs)))
     names = list(graphs[ref].parameters)
     for index, nodes in enumerate(columns):
-        for j in range(len(nodes[0].inputs)):
-            lifter.collect_specs([n.inputs[j] for n in nodes], f"input {j} of node #{index}")
-        for j in range(len(nodes[0].outputs)):
-            lifter.collect_specs([n.outputs[j] for n in nodes], f"output {j} of node #{index}")
+        for j, specs in enumerate(zip(*(n.inputs for n in nodes))):
+            lifter.collect_specs(specs, ("input", j, index))
+        for j, specs in enumerate(zip(*(n.outputs for n in nodes))):
+            lifter.collect_specs(specs, ("output", j, index))
         lifter.collect_attrs(nodes)
     for name in names:
-        lifter.collect_specs([g.parameters[name] for g in graphs], f"parameter {name}")
+        lifter.collect_specs([g.parameters[name] for g in graphs], ("parameter", name, -1))
     for attr in ("inputs", "outputs"):
         for specs in zip(*(getattr(g, attr) for g in graphs)):
-            lifter.collect_specs(specs, f"a graph {attr[:-1]}")
+            lifter.collect_specs(specs, (f"a graph {attr[:-1]}", "", -1))
     lifter.fit(columns)
     lifted = Lifted(Graph())
     nodes_out = []
     for index, nodes in enumerate(columns):
-        ins = [lifter.spec([n.inputs[j] for n in nodes]) for j in range(len(nodes[0].inputs))]
-        outs = [lifter.spec([n.outputs[j] for n in nodes]) for j in range(len(nodes[0].outputs))]
+        ins = [lifter.spec(specs) for specs in zip(*(n.inputs for n in nodes))]
+        outs = [lifter.spec(specs) for specs in zip(*(n.outputs for n in nodes))]
         attrs, attr_reason = lifter.attrs(nodes)
         reasons = [r for _, r in (*ins, *outs) if r] + ([attr_reason] if attr_reason else [])
         node = nodes[ref]

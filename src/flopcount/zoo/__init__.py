@@ -119,6 +119,12 @@ class ZooEntry:
             )
         return value
 
+    @property
+    def size_independent(self) -> bool:
+        """True when the architecture is the same for every batch, seq and image size (only
+        the inputs change), so one build serves every size."""
+        return bool(getattr(self.factory, "size_independent", False))
+
     def build(
         self, *, batch: int | None = None, seq: int | None = None, image_size: int | None = None
     ) -> nn.Module:
@@ -145,6 +151,7 @@ def _fixed(make: Callable[[], nn.Module]) -> Callable[[Sizes], nn.Module]:
     def factory(sizes: Sizes) -> nn.Module:
         return make()
 
+    factory.size_independent = True  # type: ignore[attr-defined]
     factory.__name__ = factory.__qualname__ = make.__name__
     return factory
 
