@@ -5,12 +5,25 @@ db)``, the transposed pair, `im2col` / `col2im`, and `count_ops`, which runs the
 algorithm on counting scalars. ``docs/conv.md`` describes the methods and their speed.
 """
 
-from flopcount.conv.counting import OpCount, count_ops
-from flopcount.conv.engine import ConvCache, conv_backward, conv_forward
+from typing import TYPE_CHECKING, Any
+
 from flopcount.conv.geometry import ConvGeometry, Layout, normalize_padding
-from flopcount.conv.lowering import col2im, im2col
-from flopcount.conv.methods import METHODS
-from flopcount.conv.transpose import conv_transpose_backward, conv_transpose_forward
+
+if TYPE_CHECKING:
+    from flopcount.conv.counting import OpCount, count_ops
+    from flopcount.conv.engine import ConvCache, conv_backward, conv_forward
+    from flopcount.conv.lowering import col2im, im2col
+    from flopcount.conv.methods import METHODS
+    from flopcount.conv.transpose import conv_transpose_backward, conv_transpose_forward
+
+# The NumPy engine loads on first use (PEP 562), so `conv.geometry`, which the cost formulas
+# need, imports without NumPy. Name -> defining module.
+_LAZY = {
+    "OpCount": "counting", "count_ops": "counting", "ConvCache": "engine",
+    "conv_backward": "engine", "conv_forward": "engine", "col2im": "lowering",
+    "im2col": "lowering", "METHODS": "methods", "conv_transpose_backward": "transpose",
+    "conv_transpose_forward": "transpose",
+}  # fmt: skip
 
 __all__ = [
     "METHODS",
@@ -27,3 +40,15 @@ __all__ = [
     "im2col",
     "normalize_padding",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the NumPy engine's names on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flopcount.conv' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"flopcount.conv.{module}"), name)
+    globals()[name] = value
+    return value

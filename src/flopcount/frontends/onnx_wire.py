@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import onnx
-from google.protobuf.message import DecodeError
+if TYPE_CHECKING:
+    import onnx
 
-__all__ = ["read_skeleton"]
+__all__ = ["WireError", "read_skeleton"]
 
 MODEL_GRAPH = 7
 GRAPH_INITIALIZER = 5
@@ -34,14 +34,21 @@ LARGE_TENSOR_BYTES = 40_000
 WINDOW = 1 << 16  # bytes read at a time while scanning
 
 
-class _File:
-    """Positioned access to a file through a small window of bytes read on demand."""
+class WireError(ValueError):
+    """Bytes that are not a well-formed protobuf message."""
 
-    def __init__(self, handle: BinaryIO, size: int) -> None:
+
+class _File:
+    """Positioned access to a file through a small window of bytes read on demand (or to
+    bytes already in memory, when ``handle`` is ``None`` and ``data`` holds them)."""
+
+    def __init__(self, handle: BinaryIO | None, size: int, data: bytes = b"") -> None:
         self.handle, self.size = handle, size
-        self.start, self.data = 0, b""
+        self.start, self.data = 0, data
 
     def _load(self, pos: int, count: int) -> None:
+        if self.handle is None:
+            raise WireError("field runs past the end of the message")
         self.handle.seek(pos)
         self.start, self.data = pos, self.handle.read(max(count, WINDOW))
 
@@ -61,7 +68,7 @@ def _varint(buf: _File, pos: int, end: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= end or shift > 63:
-            raise DecodeError("truncated or malformed varint")
+            raise WireError("truncated or malformed varint")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -86,15 +93,17 @@ def _fields(buf: _File, start: int, end: int) -> Iterator[tuple[int, int, int, i
         elif wire == 5:
             value_end = value_start + 4
         else:
-            raise DecodeError(f"unsupported wire type {wire}")
+            raise WireError(f"unsupported wire type {wire}")
         if value_end > end:
-            raise DecodeError("field runs past the end of its message")
+            raise WireError("field runs past the end of its message")
         yield key >> 3, pos, value_start, value_end
         pos = value_end
 
 
 def _tensor(buf: _File, start: int, end: int) -> onnx.TensorProto:
     """The TensorProto at ``buf[start:end]``, without its data when it is large."""
+    import onnx
+
     if end - start <= LARGE_TENSOR_BYTES:
         return onnx.TensorProto.FromString(buf.slice(start, end))
     kept = [
@@ -108,8 +117,11 @@ def _tensor(buf: _File, start: int, end: int) -> onnx.TensorProto:
 def read_skeleton(path: Path) -> onnx.ModelProto:
     """The model in ``path`` with every large initializer's data left unread.
 
-    Raises `DecodeError` for a file that is not a well-formed protobuf message.
+    Raises `WireError` (or protobuf's `DecodeError`) for a file that is not a well-formed
+    protobuf message.
     """
+    import onnx
+
     with path.open("rb", buffering=0) as handle:
         buf = _File(handle, path.stat().st_size)
         top, graph_range = [], None

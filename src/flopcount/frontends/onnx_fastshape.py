@@ -1,0 +1,110 @@
+"""Pure-Python shape inference for the fast ONNX path (no NumPy, no onnx).
+
+`FastShapes` is the fast path's `onnx_graph.Shapes`: it gives each node's outputs from rules
+for the ops plain CNN and transformer exports use, each a transcription of the output-shape
+and type rules of the ONNX operator spec (onnx/docs/Operators.md; broadcasting per
+onnx/docs/Broadcasting.md), then folds small values as `onnx_infer.NodeShapes._fold` does.
+Every rule checks what ONNX's own inference checks (ranks, matching sizes, dtypes) and raises
+`NotFast` on anything it cannot settle with concrete dimensions: the model is then lowered
+through onnx, so the fast path only ever returns what that path returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flopcount.frontends.onnx_fastfold import FOLDED_OPS, fast_fold, fast_shape_value
+from flopcount.frontends.onnx_fastrules import RULES, SINCE, Ins, Outs
+from flopcount.frontends.onnx_proto import ATTR_FLOAT, ATTR_FLOATS, ATTR_INT, ATTR_INTS
+from flopcount.frontends.onnx_proto import dtype_name, small_value
+from flopcount.frontends.onnx_small import NotFast, Small, f32
+from flopcount.frontends.onnx_values import Value
+
+__all__ = ["FastShapes"]
+
+
+class FastShapes:
+    """Node outputs from the pure rules; every output it gave, by name, in ``values``."""
+
+    def __init__(self, versions: dict[str, int], notes: list[str]) -> None:
+        self.versions = versions
+        self.notes = notes
+        self.values: dict[str, Value] = {}
+
+    def outputs(self, node: Any, attrs: dict[str, Any], ins: Ins, label: str) -> list[Value]:
+        """One `Value` per output of ``node``; `NotFast` when a rule cannot settle it."""
+        if node.domain not in ("", "ai.onnx"):
+            raise NotFast(f"op {node.domain}::{node.op_type}")
+        producer = f"output of {node.op_type} node {label!r}"
+        if node.op_type == "Constant":
+            outs = [_constant(node, producer)]
+        else:
+            for value in ins:
+                if value is not None and (value.sequence or value.concrete is None):
+                    raise NotFast(f"input {value.name!r} of unknown shape")
+            rule = RULES.get(node.op_type)
+            if rule is None or self.versions.get("ai.onnx", 1) < SINCE.get(node.op_type, 1):
+                raise NotFast(f"no shape rule for {node.op_type}")
+            found: Outs = rule(node, attrs, ins)
+            if len(found) != len(node.output):
+                raise NotFast(f"{node.op_type} with {len(node.output)} outputs")
+            outs = [
+                Value(name=name, dtype=dtype, shape=tuple(shape), producer=producer)
+                for name, (dtype, shape) in zip(node.output, found)
+            ]
+            self._fold(node, attrs, ins, outs)
+        for value in outs:
+            if value.name:
+                self.values[value.name] = value
+        return outs
+
+    def _fold(self, node: Any, attrs: dict[str, Any], ins: Ins, outs: list[Value]) -> None:
+        """`onnx_infer.NodeShapes._fold`, with the pure folders."""
+        if len(outs) != 1 or not ins or ins[0] is None:
+            return
+        op = node.op_type
+        if op in ("Shape", "Size"):
+            value = fast_shape_value(op, ins[0].concrete or (), attrs)
+        elif op in FOLDED_OPS and all(v is None or v.value is not None for v in ins):
+            value = fast_fold(op, [v.value for v in ins if v is not None], attrs)
+        else:
+            return
+        if value is not None:
+            if value.shape != outs[0].shape:
+                raise NotFast(f"{op} folds to shape {value.shape}, not {outs[0].shape}")
+            outs[0].value = value
+
+
+def _scalar(attr: Any, is_int: bool, many: bool) -> Small:
+    """The value of a Constant's ``value_int(s)`` / ``value_float(s)`` attribute (NumPy's
+    int64 / float32 arrays in `onnx_infer._constant`)."""
+    dtype = "int64" if is_int else "float32"
+    cast: Callable[[Any], Any] = int if is_int else f32
+    raw = (attr.ints if is_int else attr.floats) if many else [attr.i if is_int else attr.f]
+    shape = (len(raw),) if many else ()
+    return Small(dtype, shape, tuple(cast(x) for x in raw))
+
+
+def _constant(node: Any, producer: str) -> Value:
+    """`onnx_infer._constant` for the tensor and number attributes; `NotFast` for others."""
+    name = node.output[0] if len(node.output) == 1 else ""
+    if not name or len(node.attribute) != 1:
+        raise NotFast("a Constant without exactly one output and one attribute")
+    attr = node.attribute[0]
+    if attr.name == "value":
+        tensor = attr.t
+        return Value(
+            name=name, dtype=dtype_name(tensor.data_type), shape=tuple(tensor.dims),
+            value=small_value(tensor), kind="constant", producer=producer,
+        )  # fmt: skip
+    kinds = {"value_int": ATTR_INT, "value_ints": ATTR_INTS, "value_float": ATTR_FLOAT}
+    kinds["value_floats"] = ATTR_FLOATS
+    if kinds.get(attr.name) != attr.type:
+        raise NotFast(f"Constant attribute {attr.name!r}")
+    value = _scalar(attr, attr.name.startswith("value_int"), attr.name.endswith("s"))
+    return Value(
+        name=name, dtype=value.dtype, shape=value.shape, value=value, kind="constant",
+        producer=producer,
+    )  # fmt: skip
+
