@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flopcount.errors import FlopcountError, FrontendError
@@ -99,6 +98,8 @@ def _lower_onnx(model: Any, input_shapes: InputShapes, dims: Mapping[str, int] |
             inferred[name].tensor_type.elem_type if name in inferred else 1, shape
         )
     shapes = NodeShapes(inferred, symbols, list(proto.opset_import), notes)
+    from pathlib import Path
+
     stem = Path(model).stem if isinstance(model, (str, os.PathLike)) else ""
     return finish(proto, prepared, shapes, dims, stem)
 

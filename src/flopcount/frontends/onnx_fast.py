@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flopcount.errors import FlopcountError, FrontendError
@@ -41,7 +40,11 @@ def try_lower(
     or ``None`` when the fast path declines it."""
     try:
         if isinstance(model, (str, os.PathLike)):
-            light, stem = read_light(Path(model)), Path(model).stem
+            path = os.fspath(model)
+            if not isinstance(path, str) or not os.path.isfile(path):
+                return None
+            stem = os.path.splitext(os.path.basename(path))[0]  # Path(path).stem
+            light = read_light(path)
         elif serialize and type(model).__name__ == "ModelProto":
             light, stem = read_light(None, model.SerializeToString()), ""
         else:

@@ -331,6 +331,50 @@ def _neg(v: Values, a: dict[str, Any]) -> Small:
     return Small(v[0].dtype, v[0].shape, data)
 
 
+def _tile(v: Values, a: dict[str, Any]) -> Small | None:
+    reps = v[1].ints()
+    if len(reps) != v[0].ndim or min(reps, default=1) < 0:
+        raise NotFast("Tile repeats of the wrong rank")
+    shape = [d * r for d, r in zip(v[0].shape, reps)]
+    if not _small(shape):
+        return None
+    return v[0].take([[i % d for i in range(n)] for d, n in zip(v[0].shape, shape)])
+
+
+def _not(v: Values, a: dict[str, Any]) -> Small:
+    if v[0].dtype != "bool":
+        raise NotFast(f"Not of {v[0].dtype}")
+    return Small("bool", v[0].shape, tuple(not x for x in v[0].data))
+
+
+def _logical(func: Callable[[bool, bool], bool]) -> Folder:
+    def fold_logical(v: Values, a: dict[str, Any]) -> Small | None:
+        if _same(v) != "bool":
+            raise NotFast("a logical op of non-bools")
+        return _elementwise(v, "bool", func)
+
+    return fold_logical
+
+
+def _abs(v: Values, a: dict[str, Any]) -> Small:
+    if v[0].dtype not in INTS and v[0].dtype not in FLOATS:
+        raise NotFast(f"Abs of {v[0].dtype}")
+    return Small(v[0].dtype, v[0].shape, check_int_range(v[0].dtype, map(abs, v[0].data)))
+
+
+def _extreme(func: Callable[..., Any]) -> Folder:
+    """Max / Min of integer operands (NumPy's maximum/minimum; floats, with their NaN and
+    signed-zero rules, are left to NumPy)."""
+
+    def fold_extreme(v: Values, a: dict[str, Any]) -> Small | None:
+        dtype = _same(v)
+        if dtype not in INTS:
+            raise NotFast(f"{dtype} Max/Min")
+        return _elementwise(v, dtype, func)
+
+    return fold_extreme
+
+
 FAST_FOLDERS: dict[str, Folder] = {
     "Gather": _gather, "Concat": _concat, "Unsqueeze": _unsqueeze, "Squeeze": _squeeze,
     "Slice": _slice, "Cast": _cast, "Div": _div, "Mod": _mod, "Reshape": _reshape,
@@ -340,7 +384,9 @@ FAST_FOLDERS: dict[str, Folder] = {
     "Mul": _arith(operator.mul, _f32_mul), "Pow": _arith(_int_pow),
     "Equal": _compare(operator.eq), "Less": _compare(operator.lt),
     "Greater": _compare(operator.gt), "LessOrEqual": _compare(operator.le),
-    "GreaterOrEqual": _compare(operator.ge), "Sqrt": _sqrt, "Neg": _neg,
+    "GreaterOrEqual": _compare(operator.ge), "Sqrt": _sqrt, "Neg": _neg, "Tile": _tile,
+    "Not": _not, "And": _logical(operator.and_), "Or": _logical(operator.or_), "Abs": _abs,
+    "Max": _extreme(max), "Min": _extreme(min),
 }  # fmt: skip
 
 

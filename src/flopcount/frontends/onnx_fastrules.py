@@ -397,6 +397,19 @@ def reduce(node: Any, attrs: dict[str, Any], ins: Ins) -> Outs:
     return [(dtype, out)]
 
 
+def tile(node: Any, attrs: dict[str, Any], ins: Ins) -> Outs:
+    """Tile: each dimension times its ``repeats`` entry."""
+    x, repeats = _shape(ins, 0), _ints(attrs, "repeats")
+    if repeats is None or len(repeats) != len(x) or min(repeats, default=0) < 0:
+        raise NotFast("Tile with unknown repeats")
+    return [(_input(ins, 0).dtype, tuple(d * r for d, r in zip(x, repeats)))]
+
+
+def logical_not(node: Any, attrs: dict[str, Any], ins: Ins) -> Outs:
+    """Not: a bool tensor of X's shape."""
+    return [(_typed(ins, [0], {"bool"}), _shape(ins, 0))]
+
+
 def range_(node: Any, attrs: dict[str, Any], ins: Ins) -> Outs:
     """Range: max(ceil((limit - start) / delta), 0) integers."""
     dtype = _typed(ins, [0, 1, 2], INTS)
@@ -423,6 +436,7 @@ RULES: dict[str, Rule] = {
     "Shape": shape_of, "Size": shape_of, "Gather": gather, "Slice": slice_, "Concat": concat,
     "Unsqueeze": unsqueeze, "Squeeze": squeeze, "Cast": cast,
     "ConstantOfShape": constant_of_shape, "Expand": expand, "Split": split, "Range": range_,
+    "Tile": tile, "Not": logical_not,
 }  # fmt: skip
 RULES.update(dict.fromkeys(UNARY, same))
 RULES.update(dict.fromkeys(["Add", "Sub", "Mul", "Div", "Pow", "Mod"], elementwise))

@@ -16,8 +16,8 @@ decoder. Repeated numeric fields are read packed or not, as protobuf parsers mus
 from __future__ import annotations
 
 import struct
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from flopcount.frontends.onnx_small import NotFast, Small
@@ -57,16 +57,27 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
 
 def _scan(data: bytes, pos: int, end: int) -> Any:
     """(field, wire type, a, b) per field of ``data[pos:end]``: for wire type 0, ``a`` is the
-    value; otherwise ``data[a:b]`` holds it."""
+    value; otherwise ``data[a:b]`` holds it. (One-byte varints, most keys and lengths, are
+    read inline: this loop reads every byte of the graph outside the initializers.)"""
     while pos < end:
-        key, pos = _varint(data, pos, end)
+        key = data[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(data, pos, end)
         wire = key & 7
-        if wire == 0:
+        if wire == 2:
+            if pos >= end:
+                raise WireError("truncated field")
+            length = data[pos]
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = _varint(data, pos, end)
+        elif wire == 0:
             value, pos = _varint(data, pos, end)
             yield key >> 3, 0, value, pos
             continue
-        if wire == 2:
-            length, pos = _varint(data, pos, end)
         elif wire in (1, 5):
             length = 8 if wire == 1 else 4
         else:
@@ -468,12 +479,13 @@ def _model_field(model: Model, data: bytes, number: int, wire: int, a: int, b: i
         raise NotFast(f"ModelProto field {number}")
 
 
-def read_light(path: Path | None, data: bytes = b"") -> Model:
-    """The model in ``path`` (or in ``data`` when ``path`` is None), large weights unread."""
+def read_light(path: str | None, data: bytes = b"") -> Model:
+    """The model in file ``path`` (or in ``data`` when ``path`` is None), large weights
+    unread. (``os`` rather than ``pathlib``, whose import costs more than reading a model.)"""
     if path is None:
         return _read(_File(None, len(data), data))
-    with path.open("rb", buffering=0) as handle:
-        return _read(_File(handle, path.stat().st_size))
+    with open(path, "rb", buffering=0) as handle:
+        return _read(_File(handle, os.fstat(handle.fileno()).st_size))
 
 
 def _read(buf: _File) -> Model:

@@ -17,10 +17,11 @@ double_data 10, uint64_data 11.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import onnx
 
 __all__ = ["WireError", "read_skeleton"]
