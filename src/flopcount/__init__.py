@@ -15,7 +15,7 @@ from flopcount.errors import FlopcountError
 if TYPE_CHECKING:
     from flopcount.api import analyze
     from flopcount.costs import Cost
-    from flopcount.report import Report, View, render
+    from flopcount.report import Report, View, render  # type: ignore[no-redef]
     from flopcount.symbolic import analyze_symbolic
 
 __version__ = "0.1.0"

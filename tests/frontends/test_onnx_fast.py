@@ -22,7 +22,7 @@ from flopcount.frontends import onnx as onnx_frontend
 from flopcount.frontends import onnx_fast
 from flopcount.frontends.onnx_fastfold import FOLDED_OPS, fast_fold
 from flopcount.frontends.onnx_fold import FOLDERS, fold
-from flopcount.frontends.onnx_small import NotFast, Small
+from flopcount.frontends.onnx_small import NotFastError, Small
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -45,8 +45,16 @@ def _cnn() -> onnx.ModelProto:
     node = helper.make_node
     return make(
         [
-            node("Conv", ["x", "w", "b"], ["c"], pads=[1, 2, 1, 2], strides=[2, 1], group=2,
-                 dilations=[1, 2], name="/features/conv/Conv"),
+            node(
+                "Conv",
+                ["x", "w", "b"],
+                ["c"],
+                pads=[1, 2, 1, 2],
+                strides=[2, 1],
+                group=2,
+                dilations=[1, 2],
+                name="/features/conv/Conv",
+            ),
             node("BatchNormalization", ["c", "s", "o", "m", "v"], ["n"]),
             node("Relu", ["n"], ["r"]),
             node("MaxPool", ["r"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
@@ -54,11 +62,16 @@ def _cnn() -> onnx.ModelProto:
             node("GlobalAveragePool", ["a"], ["g"]),
             node("Flatten", ["g"], ["f"]),
             node("Gemm", ["f", "fc", "fb"], ["y"], transB=1, alpha=0.5),
-        ],  # fmt: skip
+        ],
         [vi("x", ["batch", 4, 17, 20])],
         [vi("y", None)],
-        [init("w", [6, 2, 3, 3]), init("b", [6]), *(init(n, [6]) for n in "somv"),
-         init("fc", [10, 6]), init("fb", [10])],  # fmt: skip
+        [
+            init("w", [6, 2, 3, 3]),
+            init("b", [6]),
+            *(init(n, [6]) for n in "somv"),
+            init("fc", [10, 6]),
+            init("fb", [10]),
+        ],
     )
 
 
@@ -117,7 +130,12 @@ def _transformer() -> onnx.ModelProto:
         init("zero", [], [0], dtype=np.int64), init("step", [], [1], dtype=np.int64),
         init("two", [], [2], dtype=np.int64),
     ]  # fmt: skip
-    outputs = [vi("y", None), vi("mean", None), vi("positions", None, INT64), vi("parity", None, INT64)]
+    outputs = [
+        vi("y", None),
+        vi("mean", None),
+        vi("positions", None, INT64),
+        vi("parity", None, INT64),
+    ]
     return make(nodes, [vi("x", ["batch", "seq", 8])], outputs, inits)
 
 
@@ -173,9 +191,11 @@ def test_declines_what_it_cannot_settle(what: str) -> None:
     node = helper.make_node("Relu", ["x"], ["y"])
     model = make([node], [vi("x", [2, 3])], [vi("y", None)])
     if what == "subgraph":
-        body = helper.make_graph([helper.make_node("Relu", ["x"], ["z"])], "b", [], [vi("z", None)])
-        model = make([helper.make_node("If", ["c"], ["y"], then_branch=body, else_branch=body)],
-                     [vi("c", [], onnx.TensorProto.BOOL), vi("x", [2, 3])], [vi("y", None)])  # fmt: skip
+        inner = helper.make_node("Relu", ["x"], ["z"])
+        body = helper.make_graph([inner], "body", [], [vi("z", None)])
+        branch = helper.make_node("If", ["c"], ["y"], then_branch=body, else_branch=body)
+        flag = vi("c", [], onnx.TensorProto.BOOL)
+        model = make([branch], [flag, vi("x", [2, 3])], [vi("y", None)])
     elif what == "symbolic":
         model = make([node], [vi("x", [2, "n"])], [vi("y", None)])
     else:
@@ -215,15 +235,17 @@ def test_fast_folders_cover_and_match_onnx_fold() -> None:
         got = fast_fold(op, smalls, attrs)
         assert expected is not None and got is not None, op
         assert (got.dtype, got.shape, got.tolist()) == (
-            str(expected.dtype), expected.shape, expected.tolist()
+            str(expected.dtype),
+            expected.shape,
+            expected.tolist(),
         ), op
 
 
 def test_fast_folders_decline_what_numpy_would_round_differently() -> None:
     half = Small("float16", (1,), (1.5,))
-    with pytest.raises(NotFast):
+    with pytest.raises(NotFastError):
         fast_fold("Add", [half, half], {})
-    with pytest.raises(NotFast):
+    with pytest.raises(NotFastError):
         fast_fold("Add", [Small("int64", (), (2**62,))] * 2, {})  # NumPy wraps around
 
 
@@ -247,10 +269,8 @@ def test_lowering_and_costing_imports_neither_numpy_nor_onnx(
     path = tmp_path / "model.onnx"
     onnx.save(build(), path)
     env = dict(os.environ, PYTHONPATH=str(SRC), FLOPCOUNT_ONNX_FAST="1")
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), json.dumps(dims)], env=env, capture_output=True, text=True,
-        check=True,
-    )  # fmt: skip
+    command = [sys.executable, "-c", _CHILD, str(path), json.dumps(dims)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
     assert result["heavy"] == []
     expected = total(onnx_frontend.lower(path, dims=dims)).macs

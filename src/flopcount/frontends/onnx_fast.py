@@ -22,7 +22,7 @@ from flopcount.frontends.onnx_fastshape import FastShapes
 from flopcount.frontends.onnx_light import Model, read_light
 from flopcount.frontends.onnx_lower import InputShapes, finish, prepare
 from flopcount.frontends.onnx_proto import dtype_name
-from flopcount.frontends.onnx_small import NotFast
+from flopcount.frontends.onnx_small import NotFastError
 from flopcount.frontends.onnx_wire import WireError
 from flopcount.ir import Graph
 
@@ -50,7 +50,7 @@ def try_lower(
         else:
             return None
         return _lower(light, input_shapes, dims, stem)
-    except (NotFast, WireError, OSError, FlopcountError, RecursionError):
+    except (NotFastError, WireError, OSError, FlopcountError, RecursionError):
         return None  # the onnx path lowers it, or raises its own error
 
 
@@ -59,19 +59,19 @@ def _lower(
 ) -> Graph:
     graph = model.graph
     if graph is None or model.ir_version <= 0:
-        raise NotFast("no graph")
+        raise NotFastError("no graph")
     versions = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     if len(versions) != len(model.opset_import) or versions.get("ai.onnx") not in FAST_OPSETS:
-        raise NotFast(f"opsets {versions}")
+        raise NotFastError(f"opsets {versions}")
     initializers = {t.name for t in graph.initializer}
     if any(i.name in initializers for i in graph.input):
-        raise NotFast("initializers listed as graph inputs")
+        raise NotFastError("initializers listed as graph inputs")
     notes: list[str] = []
     prepared = prepare(model, input_shapes, dims, notes)
     if prepared.overrides or set(dims or {}) - prepared.symbols.used:
-        raise NotFast("a dimension or shape given for something other than an input")
+        raise NotFastError("a dimension or shape given for something other than an input")
     if any(value.concrete is None for value in prepared.inputs):
-        raise NotFast("an input dimension left symbolic")
+        raise NotFastError("an input dimension left symbolic")
     shapes = FastShapes(versions, notes)
     result = finish(model, prepared, shapes, dims, stem)
     _check_declared(graph, shapes)
@@ -79,7 +79,7 @@ def _lower(
 
 
 def _check_declared(graph: Any, shapes: FastShapes) -> None:
-    """`NotFast` unless each type the model declares (value_info, outputs) for a node output
+    """`NotFastError` unless each type the model declares (value_info, outputs) for a node output
     agrees with the rules: ONNX's inference would fail, or keep a different type, otherwise."""
     for info in (*graph.value_info, *graph.output):
         if not info.name:
@@ -87,17 +87,17 @@ def _check_declared(graph: Any, shapes: FastShapes) -> None:
         value = shapes.values.get(info.name)
         tensor = info.type.tensor_type
         if value is None or tensor is None:
-            raise NotFast(f"declared type of {info.name!r}, which no node computes")
+            raise NotFastError(f"declared type of {info.name!r}, which no node computes")
         if tensor.elem_type and dtype_name(tensor.elem_type) != value.dtype:
-            raise NotFast(f"declared dtype of {info.name!r}")
+            raise NotFastError(f"declared dtype of {info.name!r}")
         if tensor.dims is None:
             continue
         shape = value.shape or ()
         if len(tensor.dims) != len(shape):
-            raise NotFast(f"declared rank of {info.name!r}")
+            raise NotFastError(f"declared rank of {info.name!r}")
         for dim, size in zip(tensor.dims, shape):
             if dim.has_value and dim.dim_value != size:
-                raise NotFast(f"declared shape of {info.name!r}")
+                raise NotFastError(f"declared shape of {info.name!r}")
 
 
 def _node_key(node: Any) -> tuple[Any, ...]:

@@ -3,7 +3,7 @@
 Each folder here gives exactly the value (dtype, shape, numbers) its NumPy twin in
 `onnx_fold.FOLDERS` gives, or ``None`` exactly where that twin gives ``None``; for any input
 where it could not be sure of that (a float16 operand, an overflow, a NaN, an op it lacks) it
-raises `NotFast` and the model is lowered through onnx. Semantics per op follow the ONNX
+raises `NotFastError` and the model is lowered through onnx. Semantics per op follow the ONNX
 operator spec (onnx/docs/Operators.md) as `onnx_fold` transcribes it.
 """
 
@@ -19,7 +19,7 @@ from flopcount.frontends.onnx_proto import SMALL_VALUE
 from flopcount.frontends.onnx_small import (
     FLOATS,
     INTS,
-    NotFast,
+    NotFastError,
     Small,
     broadcast,
     check_int_range,
@@ -50,11 +50,11 @@ def _gather(v: Values, a: dict[str, Any]) -> Small:
     data, indices = v[0], v[1].ints()
     axis = a.get("axis", 0)
     if not -data.ndim <= axis < data.ndim:
-        raise NotFast("Gather axis out of range")
+        raise NotFastError("Gather axis out of range")
     axis %= data.ndim
     size = data.shape[axis]
     if any(not -size <= i < size for i in indices):
-        raise NotFast("Gather index out of range")
+        raise NotFastError("Gather index out of range")
     per_axis: list[Sequence[int]] = [range(d) for d in data.shape]
     per_axis[axis] = [i % size for i in indices]
     taken = data.take(per_axis)
@@ -65,14 +65,14 @@ def _gather(v: Values, a: dict[str, Any]) -> Small:
 def _concat(v: Values, a: dict[str, Any]) -> Small:
     parts = [x for x in v if x.ndim]  # as onnx_fold: NumPy's concatenate of the ranked inputs
     if not parts or len({x.dtype for x in parts}) != 1 or len({x.ndim for x in parts}) != 1:
-        raise NotFast("Concat of mixed dtypes or ranks")
+        raise NotFastError("Concat of mixed dtypes or ranks")
     rank = parts[0].ndim
     axis = a.get("axis", 0)
     if not -rank <= axis < rank:
-        raise NotFast("Concat axis out of range")
+        raise NotFastError("Concat axis out of range")
     axis %= rank
     if len({x.shape[:axis] + x.shape[axis + 1 :] for x in parts}) != 1:
-        raise NotFast("Concat inputs disagree off the axis")
+        raise NotFastError("Concat inputs disagree off the axis")
     outer = math.prod(parts[0].shape[:axis])
     data: list[Any] = []
     for block in range(outer):
@@ -90,7 +90,7 @@ def _unsqueeze(v: Values, a: dict[str, Any]) -> Small | None:
         return None
     rank = v[0].ndim + len(axes)
     if any(not -rank <= x < rank for x in axes) or len({x % rank for x in axes}) != len(axes):
-        raise NotFast("Unsqueeze axes out of range or repeated")
+        raise NotFastError("Unsqueeze axes out of range or repeated")
     dims = iter(v[0].shape)
     wanted = {x % rank for x in axes}
     return v[0].reshape([1 if i in wanted else next(dims) for i in range(rank)])
@@ -102,7 +102,7 @@ def _squeeze(v: Values, a: dict[str, Any]) -> Small:
     if axes is None:
         return v[0].reshape([d for d in shape if d != 1])
     if any(not -len(shape) <= x < len(shape) or shape[x] != 1 for x in axes):
-        raise NotFast("Squeeze of an axis that is not 1")
+        raise NotFastError("Squeeze of an axis that is not 1")
     drop = {x % len(shape) for x in axes}
     return v[0].reshape([d for i, d in enumerate(shape) if i not in drop])
 
@@ -118,9 +118,9 @@ def _slice(v: Values, a: dict[str, Any]) -> Small:
     axes = list(axes) if axes is not None else list(range(len(starts)))
     steps = list(steps) if steps is not None else [1] * len(starts)
     if not len(starts) == len(ends) == len(axes) == len(steps) or 0 in steps:
-        raise NotFast("Slice arguments of different lengths or a zero step")
+        raise NotFastError("Slice arguments of different lengths or a zero step")
     if any(not -rank <= x < rank for x in axes) or len({x % rank for x in axes}) != len(axes):
-        raise NotFast("Slice axes out of range or repeated")
+        raise NotFastError("Slice axes out of range or repeated")
     per_axis: list[Sequence[int]] = [range(d) for d in v[0].shape]
     for axis, start, end, step in zip(axes, starts, ends, steps):
         per_axis[axis % rank] = range(v[0].shape[axis % rank])[slice(start, end, step)]
@@ -131,7 +131,7 @@ def _cast_one(x: Any, source: str, target: str) -> Any:
     if target == "bool":
         return bool(x)
     if isinstance(x, float) and not math.isfinite(x):
-        raise NotFast("Cast of a non-finite value")
+        raise NotFastError("Cast of a non-finite value")
     if target in INTS:
         return int(x)  # C casts truncate toward zero, as Python's int()
     return f32(float(x)) if target == "float32" else float(x)
@@ -143,8 +143,8 @@ def _cast(v: Values, a: dict[str, Any]) -> Small | None:
     if to is None:
         return None
     source = v[0].dtype
-    if to == "float16" or source not in INTS and source not in FLOATS and source != "bool":
-        raise NotFast(f"Cast from {source} to {to}")
+    if to == "float16" or (source not in INTS and source not in FLOATS and source != "bool"):
+        raise NotFastError(f"Cast from {source} to {to}")
     data = check_int_range(to, (_cast_one(x, source, to) for x in v[0].data))
     return Small(to, v[0].shape, data)
 
@@ -152,7 +152,7 @@ def _cast(v: Values, a: dict[str, Any]) -> Small | None:
 def _same(v: Values) -> str:
     dtypes = {x.dtype for x in v}
     if len(dtypes) != 1:
-        raise NotFast(f"operands of dtypes {sorted(dtypes)}")
+        raise NotFastError(f"operands of dtypes {sorted(dtypes)}")
     return dtypes.pop()
 
 
@@ -181,7 +181,7 @@ def _div(v: Values, a: dict[str, Any]) -> Small | None:
     if dtype in INTS:
         return None if 0 in v[1].data else _elementwise(v, dtype, _trunc_div)
     if dtype not in FLOATS or 0 in v[1].data:
-        raise NotFast(f"Div of {dtype}")
+        raise NotFastError(f"Div of {dtype}")
     return _elementwise(v, dtype, _f32_div if dtype == "float32" else operator.truediv)
 
 
@@ -193,7 +193,7 @@ def _fmod_int(x: int, y: int) -> int:
 def _mod(v: Values, a: dict[str, Any]) -> Small | None:
     dtype = _same(v)
     if dtype not in INTS:
-        raise NotFast(f"Mod of {dtype}")
+        raise NotFastError(f"Mod of {dtype}")
     if 0 in v[1].data:
         return None
     return _elementwise(v, dtype, _fmod_int if a.get("fmod", 0) else operator.mod)
@@ -203,13 +203,13 @@ def _reshape(v: Values, a: dict[str, Any]) -> Small:
     target = v[1].ints()
     if not a.get("allowzero", 0):
         if any(d == 0 and i >= v[0].ndim for i, d in enumerate(target)):
-            raise NotFast("Reshape copies an axis the input lacks")
+            raise NotFastError("Reshape copies an axis the input lacks")
         target = [v[0].shape[i] if d == 0 else d for i, d in enumerate(target)]
     known = math.prod(d for d in target if d != -1)
     if target.count(-1) == 1 and known and v[0].size % known == 0:
         target = [v[0].size // known if d == -1 else d for d in target]
     if any(d < 0 for d in target) or math.prod(target) != v[0].size:
-        raise NotFast("Reshape to an incompatible shape")
+        raise NotFastError("Reshape to an incompatible shape")
     return v[0].reshape(target)
 
 
@@ -223,7 +223,7 @@ def _constant_of_shape(v: Values, a: dict[str, Any]) -> Small | None:
     fill = a.get("value", 0.0)
     fill = fill[0] if isinstance(fill, list) else fill
     if isinstance(fill, str) or (isinstance(fill, float) and not math.isfinite(fill)):
-        raise NotFast("ConstantOfShape of an unread value")
+        raise NotFastError("ConstantOfShape of an unread value")
     if not _small(shape):
         return None
     if isinstance(fill, int):  # as onnx_fold: an int (or bool) fill gives int64
@@ -233,7 +233,7 @@ def _constant_of_shape(v: Values, a: dict[str, Any]) -> Small | None:
 
 def _range(v: Values, a: dict[str, Any]) -> Small | None:
     if v[0].dtype not in INTS or len({x.dtype for x in v[:3]}) != 1:
-        raise NotFast("Range of non-integers")
+        raise NotFastError("Range of non-integers")
     start, limit, delta = (x.item() for x in v[:3])
     if delta == 0 or max(math.ceil((limit - start) / delta), 0) > SMALL_VALUE:
         return None  # the count test of onnx_fold, in its float arithmetic
@@ -243,7 +243,7 @@ def _range(v: Values, a: dict[str, Any]) -> Small | None:
 
 def _where(v: Values, a: dict[str, Any]) -> Small | None:
     if v[0].dtype != "bool" or v[1].dtype != v[2].dtype:
-        raise NotFast("Where of unexpected dtypes")
+        raise NotFastError("Where of unexpected dtypes")
     return _elementwise(v, v[1].dtype, _choose)
 
 
@@ -255,7 +255,7 @@ def _transpose(v: Values, a: dict[str, Any]) -> Small:
     rank = v[0].ndim
     perm = [int(p) for p in a.get("perm", range(rank - 1, -1, -1))]
     if sorted(perm) != list(range(rank)):
-        raise NotFast("Transpose perm is not a permutation")
+        raise NotFastError("Transpose perm is not a permutation")
     steps = strides(v[0].shape)
     per_axis = [[i * steps[p] for i in range(v[0].shape[p])] for p in perm]
     flat = [sum(combo) for combo in itertools.product(*per_axis)]
@@ -271,7 +271,7 @@ def _flatten(v: Values, a: dict[str, Any]) -> Small:
     axis = a.get("axis", 1) % (v[0].ndim + 1) if v[0].ndim else 0
     outer = math.prod(v[0].shape[:axis])
     if outer == 0:
-        raise NotFast("Flatten of an empty tensor")
+        raise NotFastError("Flatten of an empty tensor")
     return v[0].reshape((outer, v[0].size // outer))
 
 
@@ -283,7 +283,7 @@ def _arith(ints: Callable[..., Any], floats: Callable[..., Any] | None = None) -
         if dtype in INTS:
             return _elementwise(v, dtype, ints)
         if dtype not in FLOATS or floats is None:
-            raise NotFast(f"{dtype} arithmetic")
+            raise NotFastError(f"{dtype} arithmetic")
         return _elementwise(v, dtype, floats if dtype == "float32" else ints)
 
     return fold_arith
@@ -293,7 +293,7 @@ def _compare(func: Callable[[Any, Any], bool]) -> Folder:
     def fold_compare(v: Values, a: dict[str, Any]) -> Small | None:
         _same(v)
         if any(isinstance(x, float) and math.isnan(x) for t in v for x in t.data):
-            raise NotFast("comparison with NaN")
+            raise NotFastError("comparison with NaN")
         return _elementwise(v, "bool", func)
 
     return fold_compare
@@ -313,20 +313,20 @@ def _f32_mul(x: float, y: float) -> float:
 
 def _int_pow(x: int, y: int) -> int:
     if y < 0:
-        raise NotFast("integer power with a negative exponent")
+        raise NotFastError("integer power with a negative exponent")
     return int(x**y)
 
 
 def _sqrt(v: Values, a: dict[str, Any]) -> Small:
     if v[0].dtype not in FLOATS or any(x < 0 or not math.isfinite(x) for x in v[0].data):
-        raise NotFast("Sqrt of a non-float or a negative value")
+        raise NotFastError("Sqrt of a non-float or a negative value")
     round_ = f32 if v[0].dtype == "float32" else float
     return Small(v[0].dtype, v[0].shape, tuple(round_(math.sqrt(x)) for x in v[0].data))
 
 
 def _neg(v: Values, a: dict[str, Any]) -> Small:
     if v[0].dtype not in INTS and v[0].dtype not in FLOATS:
-        raise NotFast(f"Neg of {v[0].dtype}")
+        raise NotFastError(f"Neg of {v[0].dtype}")
     data = check_int_range(v[0].dtype, (-x for x in v[0].data))
     return Small(v[0].dtype, v[0].shape, data)
 
@@ -334,7 +334,7 @@ def _neg(v: Values, a: dict[str, Any]) -> Small:
 def _tile(v: Values, a: dict[str, Any]) -> Small | None:
     reps = v[1].ints()
     if len(reps) != v[0].ndim or min(reps, default=1) < 0:
-        raise NotFast("Tile repeats of the wrong rank")
+        raise NotFastError("Tile repeats of the wrong rank")
     shape = [d * r for d, r in zip(v[0].shape, reps)]
     if not _small(shape):
         return None
@@ -343,14 +343,14 @@ def _tile(v: Values, a: dict[str, Any]) -> Small | None:
 
 def _not(v: Values, a: dict[str, Any]) -> Small:
     if v[0].dtype != "bool":
-        raise NotFast(f"Not of {v[0].dtype}")
+        raise NotFastError(f"Not of {v[0].dtype}")
     return Small("bool", v[0].shape, tuple(not x for x in v[0].data))
 
 
 def _logical(func: Callable[[bool, bool], bool]) -> Folder:
     def fold_logical(v: Values, a: dict[str, Any]) -> Small | None:
         if _same(v) != "bool":
-            raise NotFast("a logical op of non-bools")
+            raise NotFastError("a logical op of non-bools")
         return _elementwise(v, "bool", func)
 
     return fold_logical
@@ -358,7 +358,7 @@ def _logical(func: Callable[[bool, bool], bool]) -> Folder:
 
 def _abs(v: Values, a: dict[str, Any]) -> Small:
     if v[0].dtype not in INTS and v[0].dtype not in FLOATS:
-        raise NotFast(f"Abs of {v[0].dtype}")
+        raise NotFastError(f"Abs of {v[0].dtype}")
     return Small(v[0].dtype, v[0].shape, check_int_range(v[0].dtype, map(abs, v[0].data)))
 
 
@@ -369,7 +369,7 @@ def _extreme(func: Callable[..., Any]) -> Folder:
     def fold_extreme(v: Values, a: dict[str, Any]) -> Small | None:
         dtype = _same(v)
         if dtype not in INTS:
-            raise NotFast(f"{dtype} Max/Min")
+            raise NotFastError(f"{dtype} Max/Min")
         return _elementwise(v, dtype, func)
 
     return fold_extreme
@@ -392,10 +392,10 @@ FAST_FOLDERS: dict[str, Folder] = {
 
 def fast_fold(op: str, values: Values, attrs: dict[str, Any]) -> Small | None:
     """`onnx_fold.fold` in pure Python: the folded value, ``None`` where it gives ``None``,
-    `NotFast` for an op (of `onnx_fold.FOLDERS`) or an input it cannot settle exactly."""
+    `NotFastError` for an op (of `onnx_fold.FOLDERS`) or an input it cannot settle exactly."""
     folder = FAST_FOLDERS.get(op)
     if folder is None:
-        raise NotFast(f"no pure folder for {op}")
+        raise NotFastError(f"no pure folder for {op}")
     result = folder(values, attrs)
     if result is None or result.size > SMALL_VALUE:
         return None

@@ -5,7 +5,7 @@ for the ops plain CNN and transformer exports use, each a transcription of the o
 and type rules of the ONNX operator spec (onnx/docs/Operators.md; broadcasting per
 onnx/docs/Broadcasting.md), then folds small values as `onnx_infer.NodeShapes._fold` does.
 Every rule checks what ONNX's own inference checks (ranks, matching sizes, dtypes) and raises
-`NotFast` on anything it cannot settle with concrete dimensions: the model is then lowered
+`NotFastError` on anything it cannot settle with concrete dimensions: the model is then lowered
 through onnx, so the fast path only ever returns what that path returns.
 """
 
@@ -16,9 +16,15 @@ from typing import Any
 
 from flopcount.frontends.onnx_fastfold import FOLDED_OPS, fast_fold, fast_shape_value
 from flopcount.frontends.onnx_fastrules import RULES, SINCE, Ins, Outs
-from flopcount.frontends.onnx_proto import ATTR_FLOAT, ATTR_FLOATS, ATTR_INT, ATTR_INTS
-from flopcount.frontends.onnx_proto import dtype_name, small_value
-from flopcount.frontends.onnx_small import NotFast, Small, f32
+from flopcount.frontends.onnx_proto import (
+    ATTR_FLOAT,
+    ATTR_FLOATS,
+    ATTR_INT,
+    ATTR_INTS,
+    dtype_name,
+    small_value,
+)
+from flopcount.frontends.onnx_small import NotFastError, Small, f32
 from flopcount.frontends.onnx_values import Value
 
 __all__ = ["FastShapes"]
@@ -33,22 +39,22 @@ class FastShapes:
         self.values: dict[str, Value] = {}
 
     def outputs(self, node: Any, attrs: dict[str, Any], ins: Ins, label: str) -> list[Value]:
-        """One `Value` per output of ``node``; `NotFast` when a rule cannot settle it."""
+        """One `Value` per output of ``node``; `NotFastError` when a rule cannot settle it."""
         if node.domain not in ("", "ai.onnx"):
-            raise NotFast(f"op {node.domain}::{node.op_type}")
+            raise NotFastError(f"op {node.domain}::{node.op_type}")
         producer = f"output of {node.op_type} node {label!r}"
         if node.op_type == "Constant":
             outs = [_constant(node, producer)]
         else:
             for value in ins:
                 if value is not None and (value.sequence or value.concrete is None):
-                    raise NotFast(f"input {value.name!r} of unknown shape")
+                    raise NotFastError(f"input {value.name!r} of unknown shape")
             rule = RULES.get(node.op_type)
             if rule is None or self.versions.get("ai.onnx", 1) < SINCE.get(node.op_type, 1):
-                raise NotFast(f"no shape rule for {node.op_type}")
+                raise NotFastError(f"no shape rule for {node.op_type}")
             found: Outs = rule(node, attrs, ins)
             if len(found) != len(node.output):
-                raise NotFast(f"{node.op_type} with {len(node.output)} outputs")
+                raise NotFastError(f"{node.op_type} with {len(node.output)} outputs")
             outs = [
                 Value(name=name, dtype=dtype, shape=tuple(shape), producer=producer)
                 for name, (dtype, shape) in zip(node.output, found)
@@ -72,7 +78,7 @@ class FastShapes:
             return
         if value is not None:
             if value.shape != outs[0].shape:
-                raise NotFast(f"{op} folds to shape {value.shape}, not {outs[0].shape}")
+                raise NotFastError(f"{op} folds to shape {value.shape}, not {outs[0].shape}")
             outs[0].value = value
 
 
@@ -87,10 +93,10 @@ def _scalar(attr: Any, is_int: bool, many: bool) -> Small:
 
 
 def _constant(node: Any, producer: str) -> Value:
-    """`onnx_infer._constant` for the tensor and number attributes; `NotFast` for others."""
+    """`onnx_infer._constant` for the tensor and number attributes; `NotFastError` for others."""
     name = node.output[0] if len(node.output) == 1 else ""
     if not name or len(node.attribute) != 1:
-        raise NotFast("a Constant without exactly one output and one attribute")
+        raise NotFastError("a Constant without exactly one output and one attribute")
     attr = node.attribute[0]
     if attr.name == "value":
         tensor = attr.t
@@ -101,10 +107,9 @@ def _constant(node: Any, producer: str) -> Value:
     kinds = {"value_int": ATTR_INT, "value_ints": ATTR_INTS, "value_float": ATTR_FLOAT}
     kinds["value_floats"] = ATTR_FLOATS
     if kinds.get(attr.name) != attr.type:
-        raise NotFast(f"Constant attribute {attr.name!r}")
+        raise NotFastError(f"Constant attribute {attr.name!r}")
     value = _scalar(attr, attr.name.startswith("value_int"), attr.name.endswith("s"))
     return Value(
         name=name, dtype=value.dtype, shape=value.shape, value=value, kind="constant",
         producer=producer,
     )  # fmt: skip
-

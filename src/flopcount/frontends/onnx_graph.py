@@ -36,6 +36,7 @@ class Shapes(Protocol):
         self, node: Any, attrs: dict[str, Any], ins: list[Value | None], label: str
     ) -> list[Value]: ...
 
+
 # Inputs whose constant value a cost formula (or a reader) needs, copied into ``Node.attrs``
 # under the name of the attribute older opsets used. Keyed by op, then input index.
 CONST_INPUTS: dict[str, dict[int, str]] = {

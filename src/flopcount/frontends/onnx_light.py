@@ -7,7 +7,7 @@ whose fields carry the names of onnx's generated classes (``node.op_type``, ``at
 ``tensor.dims``, ``type.tensor_type.shape.dim``...), so `onnx_graph.Lowering` and the helpers
 of `onnx_proto` / `onnx_values` read them as they read protos. Anything the fast path does not
 handle (subgraphs, functions, sparse or non-tensor types, ``ref_attr_name``, a repeated
-singular message) raises `NotFast`; malformed bytes raise `WireError`.
+singular message) raises `NotFastError`; malformed bytes raise `WireError`.
 
 Field numbers from ``onnx/onnx.proto`` (IR version 10 / onnx 1.16+), written next to each
 decoder. Repeated numeric fields are read packed or not, as protobuf parsers must.
@@ -15,13 +15,13 @@ decoder. Repeated numeric fields are read packed or not, as protobuf parsers mus
 
 from __future__ import annotations
 
-import struct
 import os
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from flopcount.frontends.onnx_small import NotFast, Small
 from flopcount.frontends.onnx_proto import EXTERNAL, is_small
+from flopcount.frontends.onnx_small import NotFastError, Small
 from flopcount.frontends.onnx_wire import (
     GRAPH_INITIALIZER,
     LARGE_TENSOR_BYTES,
@@ -92,7 +92,7 @@ def _text(data: bytes, a: int, b: int) -> str:
     try:
         return str(data[a:b], "utf-8")
     except UnicodeDecodeError:
-        raise NotFast("a name that is not UTF-8") from None
+        raise NotFastError("a name that is not UTF-8") from None
 
 
 def _ints(data: bytes, wire: int, a: int, b: int, out: list[int]) -> None:
@@ -125,11 +125,16 @@ def _fixed(data: bytes, wire: int, a: int, b: int, code: str, out: list[Any]) ->
         raise WireError("malformed fixed-size field")
 
 
-# TensorProto.data_type -> (struct code of raw_data, typed field it may use instead).
-_RAW = {1: "f", 2: "B", 3: "b", 4: "H", 5: "h", 6: "i", 7: "q", 9: "B", 10: "e", 11: "d",
-        12: "I", 13: "Q"}  # fmt: skip
-_NUMPY = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
-          7: "int64", 9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64"}  # fmt: skip
+# TensorProto.data_type -> struct code of its raw_data (little-endian, onnx.proto), NumPy's
+# name of the dtype, and the typed field that holds the values when raw_data is absent.
+_RAW = {
+    1: "f", 2: "B", 3: "b", 4: "H", 5: "h", 6: "i", 7: "q", 9: "B", 10: "e", 11: "d", 12: "I",
+    13: "Q",
+}  # fmt: skip
+_NUMPY = {
+    1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64",
+    9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64",
+}  # fmt: skip
 _TYPED = {1: 4, 2: 5, 3: 5, 4: 5, 5: 5, 6: 5, 9: 5, 10: 5, 7: 7, 11: 10, 12: 11, 13: 11}
 
 
@@ -150,7 +155,7 @@ class Tensor:
         if not is_small(self) or self.data_location == EXTERNAL or self.data_type not in _RAW:
             return None
         if self.dropped:
-            raise NotFast(f"initializer {self.name!r} is small but was not read")
+            raise NotFastError(f"initializer {self.name!r} is small but was not read")
         count = 1
         for d in self.dims:
             count *= d
@@ -158,11 +163,11 @@ class Tensor:
         if len(values) != count:
             if not values and count:  # no data: NumPy's reshape fails, the value is unknown
                 return None
-            raise NotFast(f"tensor {self.name!r} holds {len(values)} values for {count}")
+            raise NotFastError(f"tensor {self.name!r} holds {len(values)} values for {count}")
         dtype = _NUMPY[self.data_type]
         if dtype == "bool":
             if any(v not in (0, 1) for v in values):
-                raise NotFast("a bool tensor holding other values")
+                raise NotFastError("a bool tensor holding other values")
             values = [bool(v) for v in values]
         return Small(dtype, tuple(self.dims), tuple(values))
 
@@ -174,10 +179,10 @@ class Tensor:
             _, _, a, b = raw[-1]
             size = struct.calcsize(code)
             if (b - a) % size:
-                raise NotFast("raw_data of a length that is no multiple of its type")
+                raise NotFastError("raw_data of a length that is no multiple of its type")
             return list(struct.unpack_from(f"<{(b - a) // size}{code}", data, a))
         if any(p[0] != typed for p in self.parts):
-            raise NotFast("a tensor storing its values in an unexpected field")
+            raise NotFastError("a tensor storing its values in an unexpected field")
         for _, wire, a, b in self.parts:
             if typed == 4:
                 _fixed(data, wire, a, b, "f", out)
@@ -193,7 +198,7 @@ class Tensor:
             low, high = {6: (-(1 << 31), 1 << 31), 3: (-128, 128), 5: (-(1 << 15), 1 << 15),
                          2: (0, 256), 4: (0, 1 << 16)}[self.data_type]  # fmt: skip
             if any(not low <= v < high for v in out):
-                raise NotFast("an integer tensor value out of its type's range")
+                raise NotFastError("an integer tensor value out of its type's range")
         return out
 
 
@@ -212,9 +217,9 @@ def tensor(data: bytes, pos: int, end: int) -> Tensor:
             out.parts.append((number, wire, a, b))
         elif number in (3, 13):  # segment, external_data
             if number == 3:
-                raise NotFast("a segmented tensor")
+                raise NotFastError("a segmented tensor")
         elif number not in (12, 16):  # doc_string, metadata_props
-            raise NotFast(f"TensorProto field {number}")
+            raise NotFastError(f"TensorProto field {number}")
     return out
 
 
@@ -234,7 +239,7 @@ def large_tensor(buf: _File, start: int, end: int) -> Tensor:
 @dataclass(slots=True)
 class Attribute:
     """An AttributeProto: name 1, f 2, i 3, s 4, t 5, floats 7, ints 8, strings 9,
-    tensors 10, type 20 (g 6, graphs 11, tp 14, ref_attr_name 21... make it `NotFast`)."""
+    tensors 10, type 20 (g 6, graphs 11, tp 14, ref_attr_name 21... make it `NotFastError`)."""
 
     name: str = ""
     type: int = 0
@@ -267,7 +272,7 @@ def attribute(data: bytes, pos: int, end: int) -> Attribute:
             out.s = data[a:b]
         elif number == 5 and wire == 2:
             if out.t is not None:
-                raise NotFast("an attribute with two tensors")
+                raise NotFastError("an attribute with two tensors")
             out.t = tensor(data, a, b)
         elif number == 7:
             _fixed(data, wire, a, b, "f", out.floats)
@@ -278,9 +283,9 @@ def attribute(data: bytes, pos: int, end: int) -> Attribute:
         elif number == 10 and wire == 2:
             out.tensors.append(tensor(data, a, b))
         elif number != 13:  # doc_string
-            raise NotFast(f"AttributeProto field {number}")
+            raise NotFastError(f"AttributeProto field {number}")
     if out.type not in (1, 2, 3, 4, 6, 7, 8, 9) or (out.type == 4 and out.t is None):
-        raise NotFast(f"attribute {out.name!r} of type {out.type}")
+        raise NotFastError(f"attribute {out.name!r} of type {out.type}")
     return out
 
 
@@ -300,7 +305,7 @@ def node(data: bytes, pos: int, end: int) -> Node:
     out = Node()
     for number, wire, a, b in _scan(data, pos, end):
         if wire != 2 and number != 8:
-            raise NotFast(f"NodeProto field {number} of wire type {wire}")
+            raise NotFastError(f"NodeProto field {number} of wire type {wire}")
         if number == 1:
             out.input.append(_text(data, a, b))
         elif number == 2:
@@ -314,7 +319,7 @@ def node(data: bytes, pos: int, end: int) -> Node:
         elif number == 7:
             out.domain = _text(data, a, b)
         elif number not in (6, 9) and not (number == 8 and a == b):  # doc, metadata
-            raise NotFast(f"NodeProto field {number}")
+            raise NotFastError(f"NodeProto field {number}")
     return out
 
 
@@ -326,7 +331,7 @@ class Dim:
     dim_param: str = ""
     has_value: bool = False
 
-    def HasField(self, name: str) -> bool:  # noqa: N802  (protobuf's spelling)
+    def HasField(self, name: str) -> bool:
         return self.has_value if name == "dim_value" else bool(self.dim_param)
 
 
@@ -345,7 +350,7 @@ class TensorType:
     def dim(self) -> list[Dim]:
         return self.dims or []
 
-    def HasField(self, name: str) -> bool:  # noqa: N802
+    def HasField(self, name: str) -> bool:
         return name == "shape" and self.dims is not None
 
 
@@ -355,10 +360,10 @@ class Type:
 
     tensor_type: TensorType | None = None
 
-    def WhichOneof(self, group: str) -> str | None:  # noqa: N802
+    def WhichOneof(self, group: str) -> str | None:
         return "tensor_type" if self.tensor_type is not None else None
 
-    def HasField(self, name: str) -> bool:  # noqa: N802
+    def HasField(self, name: str) -> bool:
         return name == "tensor_type" and self.tensor_type is not None
 
 
@@ -370,7 +375,7 @@ def _dim(data: bytes, pos: int, end: int) -> Dim:
         elif number == 2 and wire == 2:
             out.dim_param, out.has_value = _text(data, a, b), False
         elif number != 3:
-            raise NotFast(f"Dimension field {number}")
+            raise NotFastError(f"Dimension field {number}")
     return out
 
 
@@ -382,13 +387,13 @@ def _tensor_type(data: bytes, pos: int, end: int) -> TensorType:
         elif number == 2 and wire == 2 and out.dims is None:
             out.dims = [_dim(data, c, d) for n, w, c, d in _scan(data, a, b) if n == 1 and w == 2]
         else:
-            raise NotFast(f"TypeProto.Tensor field {number}")
+            raise NotFastError(f"TypeProto.Tensor field {number}")
     return out
 
 
 @dataclass(slots=True)
 class ValueInfo:
-    """A ValueInfoProto: name 1, type 2 (a TypeProto: tensor_type 1; others `NotFast`)."""
+    """A ValueInfoProto: name 1, type 2 (a TypeProto: tensor_type 1; others `NotFastError`)."""
 
     name: str = ""
     type: Type = field(default_factory=Type)
@@ -404,10 +409,10 @@ def value_info(data: bytes, pos: int, end: int) -> ValueInfo:
                 if inner != 1 or inner_wire != 2 or out.type.tensor_type is not None:
                     if inner == 6:  # denotation
                         continue
-                    raise NotFast(f"a TypeProto of kind {inner}")
+                    raise NotFastError(f"a TypeProto of kind {inner}")
                 out.type.tensor_type = _tensor_type(data, c, d)
         elif number not in (3, 4):  # doc_string, metadata_props
-            raise NotFast(f"ValueInfoProto field {number}")
+            raise NotFastError(f"ValueInfoProto field {number}")
     return out
 
 
@@ -425,7 +430,7 @@ class Graph:
 
 def _graph_field(graph: Graph, data: bytes, number: int, wire: int, a: int, b: int) -> None:
     if wire != 2:
-        raise NotFast(f"GraphProto field {number} of wire type {wire}")
+        raise NotFastError(f"GraphProto field {number} of wire type {wire}")
     if number == 1:
         graph.node.append(node(data, a, b))
     elif number == 2:
@@ -437,7 +442,7 @@ def _graph_field(graph: Graph, data: bytes, number: int, wire: int, a: int, b: i
             value_info(data, a, b)
         )
     elif number not in (10, 14, 16):  # doc_string, quantization_annotation, metadata
-        raise NotFast(f"GraphProto field {number}")
+        raise NotFastError(f"GraphProto field {number}")
 
 
 @dataclass(slots=True)
@@ -450,7 +455,7 @@ class Opset:
 
 @dataclass(slots=True)
 class Model:
-    """A ModelProto: ir_version 1, graph 7, opset_import 8 (functions 25: `NotFast`)."""
+    """A ModelProto: ir_version 1, graph 7, opset_import 8 (functions 25: `NotFastError`)."""
 
     ir_version: int = 0
     graph: Graph | None = None
@@ -474,9 +479,9 @@ def _model_field(model: Model, data: bytes, number: int, wire: int, a: int, b: i
     elif number == 8 and wire == 2:
         model.opset_import.append(_opset(data, a, b))
     elif number == 25:
-        raise NotFast("a model with local functions")
+        raise NotFastError("a model with local functions")
     elif number not in (2, 3, 4, 5, 6, 14, 20, 26):  # names, docs, metadata, training info
-        raise NotFast(f"ModelProto field {number}")
+        raise NotFastError(f"ModelProto field {number}")
 
 
 def read_light(path: str | None, data: bytes = b"") -> Model:
@@ -493,7 +498,7 @@ def _read(buf: _File) -> Model:
     for number, key, start, end in _fields(buf, 0, buf.size):
         if number == MODEL_GRAPH:
             if graph_range is not None:
-                raise NotFast("two graph fields")
+                raise NotFastError("two graph fields")
             graph_range = (start, end)
         else:
             chunk = buf.slice(key, end)

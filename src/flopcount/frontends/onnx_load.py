@@ -18,7 +18,6 @@ from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from flopcount.errors import ModelLoadError
-from flopcount.frontends.onnx_wire import read_skeleton
 from flopcount.frontends.onnx_proto import (
     SMALL_VALUE,
     attr_values,
@@ -27,6 +26,7 @@ from flopcount.frontends.onnx_proto import (
     is_small,
     small_value,
 )
+from flopcount.frontends.onnx_wire import read_skeleton
 
 __all__ = [
     "SMALL_VALUE",

@@ -9,7 +9,7 @@ Arithmetic follows NumPy's for the dtypes it accepts: float32 results are rounde
 (for +, -, *, / and sqrt, rounding the exact double result once more gives the correctly
 rounded float32 result, since 53 >= 2 * 24 + 2; Goldberg, "What every computer scientist
 should know about floating-point arithmetic", 1991, theorem 7 and its remarks), integers must
-stay inside their dtype's range. Anything else raises `NotFast`: the caller then takes the
+stay inside their dtype's range. Anything else raises `NotFastError`: the caller then takes the
 ONNX path, whose NumPy folding is the reference.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FLOATS", "INTS", "NotFast", "Small", "broadcast", "f32", "index_map", "strides"]
+__all__ = ["FLOATS", "INTS", "NotFastError", "Small", "broadcast", "f32", "index_map", "strides"]
 
 INTS: dict[str, tuple[int, int]] = {
     "int8": (-(1 << 7), (1 << 7) - 1), "int16": (-(1 << 15), (1 << 15) - 1),
@@ -33,7 +33,7 @@ INTS: dict[str, tuple[int, int]] = {
 FLOATS = frozenset({"float32", "float64"})
 
 
-class NotFast(Exception):
+class NotFastError(Exception):
     """The fast path cannot settle this model exactly: lower it through onnx instead."""
 
 
@@ -45,7 +45,7 @@ def f32(value: float) -> float:
     try:
         return float(_F32.unpack(_F32.pack(value))[0])
     except OverflowError:
-        raise NotFast("float32 overflow") from None
+        raise NotFastError("float32 overflow") from None
 
 
 def strides(shape: Sequence[int]) -> list[int]:
@@ -75,7 +75,7 @@ class Small:
 
     def __post_init__(self) -> None:
         if math.prod(self.shape) != len(self.data):
-            raise NotFast(f"{len(self.data)} values for shape {self.shape}")
+            raise NotFastError(f"{len(self.data)} values for shape {self.shape}")
 
     @property
     def size(self) -> int:
@@ -87,7 +87,7 @@ class Small:
 
     def item(self) -> Any:
         if len(self.data) != 1:
-            raise NotFast("item() of a tensor with more than one element")
+            raise NotFastError("item() of a tensor with more than one element")
         return self.data[0]
 
     def tolist(self) -> Any:
@@ -105,7 +105,7 @@ class Small:
     def ints(self) -> list[int]:
         """The values as ints (an integer tensor only)."""
         if self.dtype not in INTS:
-            raise NotFast(f"{self.dtype} values where integers are needed")
+            raise NotFastError(f"{self.dtype} values where integers are needed")
         return [int(v) for v in self.data]
 
     def take(self, per_axis: Sequence[Sequence[int]]) -> Small:
@@ -123,7 +123,7 @@ def _nest(flat: list[Any], shape: Sequence[int]) -> list[Any]:
 
 def broadcast(shapes: Iterable[Sequence[int]]) -> tuple[int, ...]:
     """The multidirectional broadcast of ``shapes`` (ONNX docs/Broadcasting.md, NumPy rules);
-    `NotFast` when they do not broadcast."""
+    `NotFastError` when they do not broadcast."""
     shapes = [tuple(s) for s in shapes]
     rank = max((len(s) for s in shapes), default=0)
     out = []
@@ -131,7 +131,7 @@ def broadcast(shapes: Iterable[Sequence[int]]) -> tuple[int, ...]:
         sizes = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0}
         sizes.discard(1)
         if len(sizes) > 1:
-            raise NotFast(f"shapes {shapes} do not broadcast")
+            raise NotFastError(f"shapes {shapes} do not broadcast")
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
 
@@ -145,9 +145,9 @@ def expand_to(value: Small, shape: tuple[int, ...]) -> Small:
 
 
 def check_int_range(dtype: str, values: Iterable[Any]) -> tuple[Any, ...]:
-    """``values`` as a tuple; `NotFast` if an integer dtype would overflow (NumPy wraps)."""
+    """``values`` as a tuple; `NotFastError` if an integer dtype would overflow (NumPy wraps)."""
     out = tuple(values)
     bounds = INTS.get(dtype)
     if bounds is not None and any(not bounds[0] <= v <= bounds[1] for v in out):
-        raise NotFast(f"{dtype} overflow")
+        raise NotFastError(f"{dtype} overflow")
     return out

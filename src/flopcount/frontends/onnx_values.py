@@ -131,8 +131,9 @@ class Symbols:
 
 
 def type_shape(type_proto: Any, name: str) -> tuple[str, Shape, bool]:
-    """(dtype, shape, is_sequence) of an ONNX ``TypeProto`` (or a light `onnx_light.Type`, which
-    answers the same ``WhichOneof``/``HasField`` calls); unnamed dimensions become ``NAME[AXIS]``."""
+    """(dtype, shape, is_sequence) of an ONNX ``TypeProto`` (or a light `onnx_light.Type`,
+    which answers the same ``WhichOneof``/``HasField`` calls); unnamed dimensions become
+    ``NAME[AXIS]``."""
     which = type_proto.WhichOneof("value")
     if which != "tensor_type":
         inner = type_proto
