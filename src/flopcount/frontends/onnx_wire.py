@@ -16,15 +16,25 @@ double_data 10, uint64_data 11.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import onnx
 
-__all__ = ["WireError", "read_skeleton"]
+__all__ = [
+    "WireError",
+    "read_fixed",
+    "read_ints",
+    "read_skeleton",
+    "read_unsigned",
+    "scan",
+    "signed",
+    "text",
+]
 
 MODEL_GRAPH = 7
 GRAPH_INITIALIZER = 5
@@ -113,6 +123,102 @@ def _tensor(buf: _File, start: int, end: int) -> onnx.TensorProto:
         if field not in TENSOR_DATA_FIELDS
     ]
     return onnx.TensorProto.FromString(b"".join(kept))
+
+
+# Decoding messages held in memory: the fast path's reader (`onnx_light`).
+
+_SIGN = 1 << 63
+
+
+def signed(value: int) -> int:
+    """A varint read as int64 (two's complement over 64 bits)."""
+    return value - (1 << 64) if value >= _SIGN else value
+
+
+def varint_at(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """(value, next position) of the varint at ``data[pos]`` (bytes in memory)."""
+    result = shift = 0
+    while True:
+        if pos >= end or shift > 63:
+            raise WireError("truncated or malformed varint")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def scan(data: bytes, pos: int, end: int) -> Any:
+    """(field, wire type, a, b) per field of ``data[pos:end]``: for wire type 0, ``a`` is the
+    value; otherwise ``data[a:b]`` holds it. (One-byte varints, most keys and lengths, are
+    read inline: this loop reads every byte of the graph outside the initializers.)"""
+    while pos < end:
+        key = data[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = varint_at(data, pos, end)
+        wire = key & 7
+        if wire == 2:
+            if pos >= end:
+                raise WireError("truncated field")
+            length = data[pos]
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = varint_at(data, pos, end)
+        elif wire == 0:
+            value, pos = varint_at(data, pos, end)
+            yield key >> 3, 0, value, pos
+            continue
+        elif wire in (1, 5):
+            length = 8 if wire == 1 else 4
+        else:
+            raise WireError(f"unsupported wire type {wire}")
+        if pos + length > end:
+            raise WireError("field runs past the end of its message")
+        yield key >> 3, wire, pos, pos + length
+        pos += length
+
+
+def text(data: bytes, a: int, b: int) -> str:
+    """The UTF-8 string ``data[a:b]`` (`WireError` if it is not UTF-8)."""
+    try:
+        return str(data[a:b], "utf-8")
+    except UnicodeDecodeError:
+        raise WireError("a string field that is not UTF-8") from None
+
+
+def read_ints(data: bytes, wire: int, a: int, b: int, out: list[int]) -> None:
+    """Append a varint field (one, or packed) to ``out``, as int64."""
+    if wire == 0:
+        out.append(signed(a))
+        return
+    while a < b:
+        value, a = varint_at(data, a, b)
+        out.append(signed(value))
+
+
+def read_unsigned(data: bytes, wire: int, a: int, b: int, out: list[int]) -> None:
+    """Append a varint field (one, or packed) to ``out``, as uint64."""
+    if wire == 0:
+        out.append(a)
+        return
+    while a < b:
+        value, a = varint_at(data, a, b)
+        out.append(value)
+
+
+def read_fixed(data: bytes, wire: int, a: int, b: int, code: str, out: list[Any]) -> None:
+    """Append a fixed-size field (``code`` "f": float, "d": double), one or packed."""
+    size = struct.calcsize(code)
+    if wire == 2 and (b - a) % size == 0:
+        out.extend(struct.unpack_from(f"<{(b - a) // size}{code}", data, a))
+    elif wire in (1, 5) and b - a == size:
+        out.append(struct.unpack_from(f"<{code}", data, a)[0])
+    else:
+        raise WireError("malformed fixed-size field")
 
 
 def read_skeleton(path: Path) -> onnx.ModelProto:
