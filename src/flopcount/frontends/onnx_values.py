@@ -115,7 +115,7 @@ class Symbols:
                 f"'{value.name}=D0xD1x...' or add the tensor to the model's value_info"
             )
         if all(type(d) is int for d in value.shape):  # the common case: nothing to resolve
-            return TensorSpec(value.shape, value.dtype, value.name, kind or value.kind)  # type: ignore[arg-type]
+            return TensorSpec(tuple(value.shape), value.dtype, value.name, kind or value.kind)  # type: ignore[arg-type]
         dims = []
         for axis, dim in enumerate(self.shape(value.shape) or ()):
             if isinstance(dim, str):
