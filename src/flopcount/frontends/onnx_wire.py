@@ -74,32 +74,18 @@ class _File:
         return self.data[start - self.start : end - self.start]
 
 
-def _varint(buf: _File, pos: int, end: int) -> tuple[int, int]:
-    """(value, next position) of the varint at ``pos``."""
-    result = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise WireError("truncated or malformed varint")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
 def _fields(buf: _File, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
     """(field number, key start, value start, value end) of each field in ``buf[start:end]``."""
     pos = start
     while pos < end:
-        key, value_start = _varint(buf, pos, end)
+        key, value_start = varint_at(buf, pos, end)
         wire = key & 7
         if wire == 0:
-            _, value_end = _varint(buf, value_start, end)
+            _, value_end = varint_at(buf, value_start, end)
         elif wire == 1:
             value_end = value_start + 8
         elif wire == 2:
-            length, value_start = _varint(buf, value_start, end)
+            length, value_start = varint_at(buf, value_start, end)
             value_end = value_start + length
         elif wire == 5:
             value_end = value_start + 4
@@ -135,8 +121,8 @@ def signed(value: int) -> int:
     return value - (1 << 64) if value >= _SIGN else value
 
 
-def varint_at(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    """(value, next position) of the varint at ``data[pos]`` (bytes in memory)."""
+def varint_at(data: bytes | _File, pos: int, end: int) -> tuple[int, int]:
+    """(value, next position) of the varint at ``data[pos]`` (bytes in memory, or a file)."""
     result = shift = 0
     while True:
         if pos >= end or shift > 63:
