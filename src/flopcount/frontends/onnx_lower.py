@@ -9,7 +9,6 @@ model (a ModelProto or an `onnx_light.Model`: the same field names) to `prepare`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from flopcount.errors import ShapeError
@@ -23,15 +22,23 @@ __all__ = ["InputShapes", "Prepared", "finish", "prepare"]
 InputShapes = Mapping[str, Sequence[int]] | Sequence[Sequence[int]] | None
 
 
-@dataclass(slots=True)
 class Prepared:
-    """A model's graph inputs with the user's shapes and dimensions bound."""
+    """A model's graph inputs with the user's shapes and dimensions bound: the ValueInfos of
+    the inputs that are not initializers, their values, and the shapes ``input_shapes``
+    gives for intermediate tensors."""
 
-    symbols: Symbols
-    notes: list[str]
-    real_inputs: list[Any]  # ValueInfoProtos of the inputs that are not initializers
-    inputs: list[Value]  # their values, dimensions bound
-    overrides: dict[str, tuple[int, ...]] = field(default_factory=dict)  # intermediate shapes
+    __slots__ = ("inputs", "notes", "overrides", "real_inputs", "symbols")
+
+    def __init__(
+        self,
+        symbols: Symbols,
+        notes: list[str],
+        real_inputs: list[Any],
+        inputs: list[Value],
+        overrides: dict[str, tuple[int, ...]],
+    ) -> None:
+        self.symbols, self.notes, self.real_inputs = symbols, notes, real_inputs
+        self.inputs, self.overrides = inputs, overrides
 
 
 def prepare(

@@ -19,7 +19,6 @@ import itertools
 import math
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["FLOATS", "INTS", "NotFastError", "Small", "broadcast", "f32", "index_map", "strides"]
@@ -65,17 +64,19 @@ def index_map(shape: Sequence[int], per_axis: Sequence[Sequence[int]]) -> list[i
     return [sum(combo) for combo in itertools.product(*axes)]
 
 
-@dataclass(frozen=True, slots=True)
 class Small:
-    """A small tensor: ``dtype`` name, ``shape``, row-major ``data`` (Python numbers)."""
+    """A small tensor: ``dtype`` name, ``shape``, row-major ``data`` (Python numbers).
+    Never mutated. (A plain class: a dataclass costs most of a millisecond to import.)"""
 
-    dtype: str
-    shape: tuple[int, ...]
-    data: tuple[Any, ...]
+    __slots__ = ("data", "dtype", "shape")
 
-    def __post_init__(self) -> None:
-        if math.prod(self.shape) != len(self.data):
-            raise NotFastError(f"{len(self.data)} values for shape {self.shape}")
+    def __init__(self, dtype: str, shape: tuple[int, ...], data: tuple[Any, ...]) -> None:
+        if math.prod(shape) != len(data):
+            raise NotFastError(f"{len(data)} values for shape {shape}")
+        self.dtype, self.shape, self.data = dtype, shape, data
+
+    def __repr__(self) -> str:
+        return f"Small({self.dtype!r}, {self.shape}, {self.data})"
 
     @property
     def size(self) -> int:
