@@ -203,6 +203,16 @@ def test_declines_what_it_cannot_settle(what: str) -> None:
     assert onnx_fast.try_lower(model, None, None, True) is None
 
 
+def test_declared_types_that_agree_keep_the_fast_path() -> None:
+    """torch's dynamo exporter declares value_info for weights, inputs and activations."""
+    model = _cnn()
+    model.graph.value_info.extend(
+        [vi("w", [6, 2, 3, 3]), vi("x", ["batch", 4, 17, 20]), vi("c", ["batch", 6, 9, 20])]
+    )
+    graph = _fast_equals_onnx(model, dims={"batch": 2})
+    assert graph.nodes[0].outputs[0].shape == (2, 6, 9, 20)
+
+
 def test_malformed_files_decline_and_raise_the_onnx_paths_error(tmp_path: Path) -> None:
     whole = _cnn().SerializeToString()
     for name, data in [("cut", whole[: len(whole) // 3]), ("noise", os.urandom(999))]:

@@ -23,6 +23,7 @@ from flopcount.frontends.onnx_light import Model, read_light
 from flopcount.frontends.onnx_lower import InputShapes, finish, prepare
 from flopcount.frontends.onnx_proto import dtype_name
 from flopcount.frontends.onnx_small import NotFastError
+from flopcount.frontends.onnx_values import Value
 from flopcount.frontends.onnx_wire import WireError
 from flopcount.ir import Graph
 
@@ -66,6 +67,10 @@ def _lower(
     initializers = {t.name for t in graph.initializer}
     if any(i.name in initializers for i in graph.input):
         raise NotFastError("initializers listed as graph inputs")
+    defined = [*initializers, *(i.name for i in graph.input)]
+    defined += [name for node in graph.node for name in node.output if name]
+    if len(set(defined)) != len(defined):
+        raise NotFastError("a tensor name defined twice")
     notes: list[str] = []
     prepared = prepare(model, input_shapes, dims, notes)
     if prepared.overrides or set(dims or {}) - prepared.symbols.used:
@@ -74,20 +79,24 @@ def _lower(
         raise NotFastError("an input dimension left symbolic")
     shapes = FastShapes(versions, notes)
     result = finish(model, prepared, shapes, dims, stem)
-    _check_declared(graph, shapes)
+    known = {value.name: value for value in prepared.inputs}
+    for tensor in graph.initializer:
+        known[tensor.name] = Value(tensor.name, dtype_name(tensor.data_type), tuple(tensor.dims))
+    _check_declared(graph, shapes, known)
     return result
 
 
-def _check_declared(graph: Any, shapes: FastShapes) -> None:
-    """`NotFastError` unless each type the model declares (value_info, outputs) for a node output
-    agrees with the rules: ONNX's inference would fail, or keep a different type, otherwise."""
+def _check_declared(graph: Any, shapes: FastShapes, env: dict[str, Value]) -> None:
+    """`NotFastError` unless each type the model declares (value_info, outputs) agrees with
+    what the fast path found (for a node output, an initializer or a graph input): ONNX's
+    inference would fail, or keep a different type, otherwise."""
     for info in (*graph.value_info, *graph.output):
         if not info.name:
             continue
-        value = shapes.values.get(info.name)
+        value = shapes.values.get(info.name) or env.get(info.name)
         tensor = info.type.tensor_type
         if value is None or tensor is None:
-            raise NotFastError(f"declared type of {info.name!r}, which no node computes")
+            raise NotFastError(f"declared type of {info.name!r}, which nothing computes")
         if tensor.elem_type and dtype_name(tensor.elem_type) != value.dtype:
             raise NotFastError(f"declared dtype of {info.name!r}")
         if tensor.dims is None:
