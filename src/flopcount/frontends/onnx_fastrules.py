@@ -37,7 +37,8 @@ def _input(ins: Ins, index: int) -> Value:
 
 
 def _shape(ins: Ins, index: int) -> Shape:
-    return _input(ins, index).concrete or ()
+    """The shape of input ``index`` (`FastShapes.outputs` checked that it is concrete)."""
+    return _input(ins, index).shape  # type: ignore[return-value]
 
 
 def _typed(ins: Ins, indices: Sequence[int], allowed: Any) -> str:

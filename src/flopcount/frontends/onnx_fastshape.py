@@ -47,7 +47,7 @@ class FastShapes:
             outs = [_constant(node, producer)]
         else:
             for value in ins:
-                if value is not None and (value.sequence or value.concrete is None):
+                if value is not None and (value.sequence or not _concrete(value.shape)):
                     raise NotFastError(f"input {value.name!r} of unknown shape")
             rule = RULES.get(node.op_type)
             if rule is None or self.versions.get("ai.onnx", 1) < SINCE.get(node.op_type, 1):
@@ -80,6 +80,11 @@ class FastShapes:
             if value.shape != outs[0].shape:
                 raise NotFastError(f"{op} folds to shape {value.shape}, not {outs[0].shape}")
             outs[0].value = value
+
+
+def _concrete(shape: Any) -> bool:
+    """Whether ``shape`` is a tuple of ints (every rule reads input shapes as such)."""
+    return type(shape) is tuple and all(type(d) is int for d in shape)
 
 
 def _scalar(attr: Any, is_int: bool, many: bool) -> Small:
