@@ -16,6 +16,7 @@ from typing import Any
 
 from flopcount.frontends.onnx_fastfold import FOLDED_OPS, fast_fold, fast_shape_value
 from flopcount.frontends.onnx_fastrules import RULES, SINCE, Ins, Outs
+from flopcount.frontends.onnx_graph import CONST_INPUTS
 from flopcount.frontends.onnx_proto import (
     ATTR_FLOAT,
     ATTR_FLOATS,
@@ -50,8 +51,10 @@ class FastShapes:
                 if value is not None and (value.sequence or not _concrete(value.shape)):
                     raise NotFastError(f"input {value.name!r} of unknown shape")
             rule = RULES.get(node.op_type)
-            if rule is None or self.versions.get("ai.onnx", 1) < SINCE.get(node.op_type, 1):
+            version = self.versions.get("ai.onnx", 1)
+            if rule is None or version < SINCE.get(node.op_type, 1):
                 raise NotFastError(f"no shape rule for {node.op_type}")
+            _check_moved(node, version)
             found: Outs = rule(node, attrs, ins)
             if len(found) != len(node.output):
                 raise NotFastError(f"{node.op_type} with {len(node.output)} outputs")
@@ -80,6 +83,22 @@ class FastShapes:
             if value.shape != outs[0].shape:
                 raise NotFastError(f"{op} folds to shape {value.shape}, not {outs[0].shape}")
             outs[0].value = value
+
+
+# Reduce ops that kept an ``axes`` attribute until opset 18 (ReduceSum moved it at 13).
+_AXES_ATTR_UNTIL_18 = frozenset(
+    {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+     "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"}
+)  # fmt: skip
+
+
+def _check_moved(node: Any, version: int) -> None:
+    """`NotFastError` for an attribute the op's schema at this opset takes as an input
+    (Unsqueeze's ``axes`` since 13...): `Lowering` prefers the attribute, ONNX the input."""
+    moved = set(CONST_INPUTS.get(node.op_type, {}).values())
+    clash = moved.intersection(attr.name for attr in node.attribute) if moved else set()
+    if clash and not (clash == {"axes"} and node.op_type in _AXES_ATTR_UNTIL_18 and version < 18):
+        raise NotFastError(f"{node.op_type} attributes {sorted(clash)} at opset {version}")
 
 
 def _concrete(shape: Any) -> bool:
