@@ -1,6 +1,8 @@
 """The ONNX frontend: ``lower(model) -> flopcount.ir.Graph``, from shapes alone.
 
-Accepts a path to an ``.onnx`` file or an ``onnx.ModelProto``. Weights are never loaded
+Accepts a path to an ``.onnx`` file or an ``onnx.ModelProto``. A file whose ops the
+pure-Python fast path settles (`onnx_fast`) is lowered without importing onnx or NumPy, to the
+same graph; everything else takes the path described here. Weights are never loaded
 (``load_external_data=False``): a model whose external data files are missing analyses the
 same. Shapes come from ONNX shape inference with data propagation after binding the symbolic
 dimensions, continued by flopcount's own rules where it stops (see `onnx_infer`).
