@@ -171,7 +171,7 @@ def main() -> None:
             rows.append(("onnx-tool", theirs))
             ratios.append((name, *(theirs[k] / ours[k] for k in ("wall_s", "inner_s", "rss_mb"))))
         for tool, r in rows:
-            print(f"{name:<10} {size:>8.0f} {tool:<10} {r['wall_s']:>7.2f} {r['inner_s']:>10.3f} "
+            print(f"{name:<10} {size:>8.0f} {tool:<10} {r['wall_s']:>7.3f} {r['inner_s']:>10.3f} "
                   f"{r['rss_mb']:>8.0f} {r['macs'] / 1e9:>8.3f}")  # fmt: skip
     if ratios:
         print("\nonnx-tool / flopcount (higher = flopcount better)")
