@@ -139,6 +139,66 @@ def _transformer() -> onnx.ModelProto:
     return make(nodes, [vi("x", ["batch", "seq", 8])], outputs, inits)
 
 
+def _decoder() -> onnx.ModelProto:
+    """ConvTranspose, Pad, InstanceNormalization, DepthToSpace, ArgMax, Dropout, Clip..."""
+    node = helper.make_node
+    return make(
+        [
+            node(
+                "ConvTranspose",
+                ["x", "w"],
+                ["up"],
+                strides=[2, 2],
+                pads=[1, 1, 0, 0],
+                output_padding=[1, 0],
+                group=2,
+            ),
+            node("Pad", ["up", "pads"], ["padded"], mode="reflect"),
+            node("InstanceNormalization", ["padded", "s", "b"], ["norm"]),
+            node("SpaceToDepth", ["norm"], ["deep"], blocksize=2),
+            node("DepthToSpace", ["deep"], ["wide"], blocksize=2),
+            node("Dropout", ["wide"], ["drop", "mask"]),
+            node("Clip", ["drop", "lo", "hi"], ["clipped"]),
+            node("ArgMax", ["clipped"], ["arg"], axis=1, keepdims=0),
+            node("GlobalMaxPool", ["clipped"], ["g"]),
+            node("Squeeze", ["g", "sq"], ["flat"]),
+            node("Max", ["flat", "flat"], ["mx"]),
+            node("Sum", ["mx", "flat", "flat"], ["y"]),
+            node("Shape", ["arg"], ["argshape"]),
+            node("Tile", ["argshape", "reps"], ["tiled"]),
+            node("Less", ["tiled", "reps"], ["small"]),
+            node("Not", ["small"], ["big"]),
+        ],  # fmt: skip
+        [vi("x", [1, 4, 5, 6])],
+        [
+            vi("y", None),
+            vi("arg", None, INT64),
+            vi("mask", None, onnx.TensorProto.BOOL),
+            vi("big", None, onnx.TensorProto.BOOL),
+        ],  # fmt: skip
+        [
+            init("w", [4, 3, 3, 3]),
+            _const("pads", [0, 0, 1, 2, 0, 0, 0, 0]),
+            init("s", [6]),
+            init("b", [6]),
+            init("lo", [], [0.0]),
+            init("hi", [], [6.0]),
+            _const("sq", [2, 3]),
+            _const("reps", [3]),
+        ],  # fmt: skip
+    )
+
+
+def test_decoder_ops_lower_fast_to_the_onnx_graph() -> None:
+    graph = _fast_equals_onnx(_decoder())
+    by_name = {n.outputs[0].name: n for n in graph.nodes}
+    # ConvTranspose H: 2 * (5 - 1) + 1 + 3 - 1 - 0 = 11; W: 2 * (6 - 1) + 0 + 3 - 1 - 0 = 12
+    assert by_name["up"].outputs[0].shape == (1, 3 * 2, 11, 12)
+    assert by_name["padded"].outputs[0].shape == (1, 6, 11 + 1, 12 + 2)  # begins (1, 2)
+    assert by_name["deep"].outputs[0].shape == (1, 6 * 2 * 2, 12 // 2, 14 // 2)
+    assert by_name["arg"].outputs[0].shape == (1, 12, 14)  # axis 1 dropped
+
+
 def test_cnn_lowers_fast_to_the_onnx_graph() -> None:
     graph = _fast_equals_onnx(_cnn(), dims={"batch": 3})
     conv = graph.nodes[0]

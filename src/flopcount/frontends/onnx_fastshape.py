@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flopcount.frontends.onnx_fastfold import FOLDED_OPS, fast_fold, fast_shape_value
-from flopcount.frontends.onnx_fastrules import RULES, SINCE, Ins, Outs
+from flopcount.frontends.onnx_fastnn import NN_RULES
+from flopcount.frontends.onnx_fastrules import MOVEMENT_RULES, Ins, Outs
 from flopcount.frontends.onnx_graph import CONST_INPUTS
 from flopcount.frontends.onnx_proto import (
     ATTR_FLOAT,
@@ -28,7 +29,11 @@ from flopcount.frontends.onnx_proto import (
 from flopcount.frontends.onnx_small import NotFastError, Small, f32
 from flopcount.frontends.onnx_values import Value
 
-__all__ = ["FastShapes"]
+__all__ = ["RULES", "SINCE", "FastShapes"]
+
+RULES = {**MOVEMENT_RULES, **NN_RULES}
+# The opset each op entered the default domain (Operators.md): before it, no schema.
+SINCE = {"Gelu": 20, "LayerNormalization": 17, "Trilu": 14, "HardSwish": 14, "Mish": 18}
 
 
 class FastShapes:
