@@ -142,51 +142,34 @@ def _transformer() -> onnx.ModelProto:
 def _decoder() -> onnx.ModelProto:
     """ConvTranspose, Pad, InstanceNormalization, DepthToSpace, ArgMax, Dropout, Clip..."""
     node = helper.make_node
-    return make(
-        [
-            node(
-                "ConvTranspose",
-                ["x", "w"],
-                ["up"],
-                strides=[2, 2],
-                pads=[1, 1, 0, 0],
-                output_padding=[1, 0],
-                group=2,
-            ),
-            node("Pad", ["up", "pads"], ["padded"], mode="reflect"),
-            node("InstanceNormalization", ["padded", "s", "b"], ["norm"]),
-            node("SpaceToDepth", ["norm"], ["deep"], blocksize=2),
-            node("DepthToSpace", ["deep"], ["wide"], blocksize=2),
-            node("Dropout", ["wide"], ["drop", "mask"]),
-            node("Clip", ["drop", "lo", "hi"], ["clipped"]),
-            node("ArgMax", ["clipped"], ["arg"], axis=1, keepdims=0),
-            node("GlobalMaxPool", ["clipped"], ["g"]),
-            node("Squeeze", ["g", "sq"], ["flat"]),
-            node("Max", ["flat", "flat"], ["mx"]),
-            node("Sum", ["mx", "flat", "flat"], ["y"]),
-            node("Shape", ["arg"], ["argshape"]),
-            node("Tile", ["argshape", "reps"], ["tiled"]),
-            node("Less", ["tiled", "reps"], ["small"]),
-            node("Not", ["small"], ["big"]),
-        ],  # fmt: skip
-        [vi("x", [1, 4, 5, 6])],
-        [
-            vi("y", None),
-            vi("arg", None, INT64),
-            vi("mask", None, onnx.TensorProto.BOOL),
-            vi("big", None, onnx.TensorProto.BOOL),
-        ],  # fmt: skip
-        [
-            init("w", [4, 3, 3, 3]),
-            _const("pads", [0, 0, 1, 2, 0, 0, 0, 0]),
-            init("s", [6]),
-            init("b", [6]),
-            init("lo", [], [0.0]),
-            init("hi", [], [6.0]),
-            _const("sq", [2, 3]),
-            _const("reps", [3]),
-        ],  # fmt: skip
-    )
+    nodes = [
+        node("ConvTranspose", ["x", "w"], ["up"], strides=[2, 2], pads=[1, 1, 0, 0],
+             output_padding=[1, 0], group=2),
+        node("Pad", ["up", "pads"], ["padded"], mode="reflect"),
+        node("InstanceNormalization", ["padded", "s", "b"], ["norm"]),
+        node("SpaceToDepth", ["norm"], ["deep"], blocksize=2),
+        node("DepthToSpace", ["deep"], ["wide"], blocksize=2),
+        node("Dropout", ["wide"], ["drop", "mask"]),
+        node("Clip", ["drop", "lo", "hi"], ["clipped"]),
+        node("ArgMax", ["clipped"], ["arg"], axis=1, keepdims=0),
+        node("GlobalMaxPool", ["clipped"], ["g"]),
+        node("Squeeze", ["g", "sq"], ["flat"]),
+        node("Max", ["flat", "flat"], ["mx"]),
+        node("Sum", ["mx", "flat", "flat"], ["y"]),
+        node("Shape", ["arg"], ["argshape"]),
+        node("Tile", ["argshape", "reps"], ["tiled"]),
+        node("Less", ["tiled", "reps"], ["small"]),
+        node("Not", ["small"], ["big"]),
+    ]  # fmt: skip
+    boolean = onnx.TensorProto.BOOL
+    outputs = [vi("y", None), vi("arg", None, INT64), vi("mask", None, boolean)]
+    outputs.append(vi("big", None, boolean))
+    inits = [
+        init("w", [4, 3, 3, 3]), _const("pads", [0, 0, 1, 2, 0, 0, 0, 0]), init("s", [6]),
+        init("b", [6]), init("lo", [], [0.0]), init("hi", [], [6.0]), _const("sq", [2, 3]),
+        _const("reps", [3]),
+    ]  # fmt: skip
+    return make(nodes, [vi("x", [1, 4, 5, 6])], outputs, inits)
 
 
 def test_decoder_ops_lower_fast_to_the_onnx_graph() -> None:
