@@ -44,10 +44,16 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import the NumPy engine's names on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flopcount.conv' has no attribute {name!r}")
     import importlib
+
+    module = _LAZY.get(name)
+    if module is None:  # a submodule, as attribute access found it when this imported more
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # the submodule exists but lacks a dependency
+            raise AttributeError(f"module 'flopcount.conv' has no attribute {name!r}") from None
 
     value = getattr(importlib.import_module(f"flopcount.conv.{module}"), name)
     globals()[name] = value
