@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from onnx import helper
 from onnx_helpers import INT64, init, make, total, vi
 
 import flopcount.costs as costs
-from flopcount.errors import ModelLoadError
+from flopcount.errors import FlopcountError, ModelLoadError
 from flopcount.frontends import onnx as onnx_frontend
 from flopcount.frontends import onnx_fast
 from flopcount.frontends.onnx_fastfold import FOLDED_OPS, fast_fold
@@ -328,3 +329,30 @@ def test_lowering_and_costing_imports_neither_numpy_nor_onnx(
     assert result["heavy"] == []
     expected = total(onnx_frontend.lower(path, dims=dims)).macs
     assert result["macs"] == expected
+
+
+@pytest.mark.slow
+def test_onnx_node_test_models_lower_alike_both_ways() -> None:
+    """Every single-op model of onnx's own backend tests (onnx.backend.test.case.node), at
+    opset 20 at most: the fast path declines it or gives the onnx path's graph exactly."""
+    from onnx.backend.test.case.node import collect_testcases
+
+    same, mismatches = 0, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = collect_testcases(None)
+    for case in cases:
+        model = case.model
+        for opset in model.opset_import:
+            if opset.domain in ("", "ai.onnx"):
+                opset.version = min(opset.version, 20)
+        fast = onnx_fast.try_lower(model, None, None, True)
+        if fast is None:
+            continue
+        try:
+            onnx_fast.check_same(fast, onnx_frontend._lower_onnx(model, None, None))
+            same += 1
+        except FlopcountError as exc:
+            mismatches.append(f"{case.name}: {exc}")
+    assert mismatches == []
+    assert same >= 500  # 605 of the 1,884 with onnx 1.23: the fast path stays exercised
