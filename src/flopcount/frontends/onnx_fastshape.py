@@ -97,13 +97,32 @@ _AXES_ATTR_UNTIL_18 = frozenset(
 )  # fmt: skip
 
 
+# Attributes and inputs added to an op's schema at an opset inside FAST_OPSETS (Operators.md
+# version history): used at an older opset, ONNX's inference rejects the node.
+_ATTR_SINCE = {
+    ("Reshape", "allowzero"): 14, ("Split", "num_outputs"): 18, ("Shape", "start"): 15,
+    ("Shape", "end"): 15, ("AveragePool", "dilations"): 19, ("Cast", "saturate"): 19,
+    ("BatchNormalization", "training_mode"): 14,
+}  # fmt: skip
+_ATTR_SINCE.update({(op, "noop_with_empty_axes"): 18 for op in _AXES_ATTR_UNTIL_18})
+_INPUT_SINCE = {("Pad", 3): 18}
+_INPUT_SINCE.update({(op, 1): 18 for op in _AXES_ATTR_UNTIL_18})
+
+
 def _check_moved(node: Any, version: int) -> None:
     """`NotFastError` for an attribute the op's schema at this opset takes as an input
-    (Unsqueeze's ``axes`` since 13...): `Lowering` prefers the attribute, ONNX the input."""
+    (Unsqueeze's ``axes`` since 13...): `Lowering` prefers the attribute, ONNX the input; and
+    for an attribute or input the schema gains only at a later opset."""
     moved = set(CONST_INPUTS.get(node.op_type, {}).values())
     clash = moved.intersection(attr.name for attr in node.attribute) if moved else set()
     if clash and not (clash == {"axes"} and node.op_type in _AXES_ATTR_UNTIL_18 and version < 18):
         raise NotFastError(f"{node.op_type} attributes {sorted(clash)} at opset {version}")
+    for attr in node.attribute:
+        if version < _ATTR_SINCE.get((node.op_type, attr.name), 0):
+            raise NotFastError(f"{node.op_type} attribute {attr.name!r} at opset {version}")
+    for index, name in enumerate(node.input):
+        if name and version < _INPUT_SINCE.get((node.op_type, index), 0):
+            raise NotFastError(f"{node.op_type} input {index} at opset {version}")
 
 
 def _concrete(shape: Any) -> bool:
