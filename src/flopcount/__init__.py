@@ -9,7 +9,7 @@ FLOPs is work (a count of floating-point operations); FLOP/s is speed. One MAC =
 
 from typing import TYPE_CHECKING, Any
 
-from flopcount import errors
+from flopcount import _lazy, errors
 from flopcount.errors import FlopcountError
 
 if TYPE_CHECKING:
@@ -44,17 +44,4 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     """Import the public names of `_LAZY` on first use."""
-    import importlib
-
-    module = _LAZY.get(name)
-    if module is None:  # a submodule, as attribute access found it when this imported more
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise  # the submodule exists but lacks a dependency
-            raise AttributeError(f"module 'flopcount' has no attribute {name!r}") from None
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _lazy.resolve(__name__, name, _LAZY, globals())

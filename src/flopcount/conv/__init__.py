@@ -7,6 +7,7 @@ algorithm on counting scalars. ``docs/conv.md`` describes the methods and their 
 
 from typing import TYPE_CHECKING, Any
 
+from flopcount import _lazy
 from flopcount.conv.geometry import ConvGeometry, Layout, normalize_padding
 
 if TYPE_CHECKING:
@@ -19,11 +20,16 @@ if TYPE_CHECKING:
 # The NumPy engine loads on first use (PEP 562), so `conv.geometry`, which the cost formulas
 # need, imports without NumPy. Name -> defining module.
 _LAZY = {
-    "OpCount": "counting", "count_ops": "counting", "ConvCache": "engine",
-    "conv_backward": "engine", "conv_forward": "engine", "col2im": "lowering",
-    "im2col": "lowering", "METHODS": "methods", "conv_transpose_backward": "transpose",
-    "conv_transpose_forward": "transpose",
-}  # fmt: skip
+    name: f"flopcount.conv.{module}"
+    for module, names in {
+        "counting": ("OpCount", "count_ops"),
+        "engine": ("ConvCache", "conv_backward", "conv_forward"),
+        "lowering": ("col2im", "im2col"),
+        "methods": ("METHODS",),
+        "transpose": ("conv_transpose_backward", "conv_transpose_forward"),
+    }.items()
+    for name in names
+}
 
 __all__ = [
     "METHODS",
@@ -44,17 +50,4 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import the NumPy engine's names on first use."""
-    import importlib
-
-    module = _LAZY.get(name)
-    if module is None:  # a submodule, as attribute access found it when this imported more
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise  # the submodule exists but lacks a dependency
-            raise AttributeError(f"module 'flopcount.conv' has no attribute {name!r}") from None
-
-    value = getattr(importlib.import_module(f"flopcount.conv.{module}"), name)
-    globals()[name] = value
-    return value
+    return _lazy.resolve(__name__, name, _LAZY, globals())
