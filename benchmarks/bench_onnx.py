@@ -10,6 +10,9 @@ each tool on each model in a fresh Python process several times:
 It reports the median wall time of each process (interpreter start and imports included), the
 median analysis time inside it (loading the file to the totals, imports excluded) and the
 process's peak resident memory (``ru_maxrss`` of the child itself), then the ratios.
+flopcount's modules are byte-compiled first, as ``pip install`` compiles an installed package
+(and compiled onnx-tool's): otherwise, in a checkout run with ``PYTHONDONTWRITEBYTECODE``, each
+child would compile every flopcount module it imports from source.
 
     PYTHONPATH=src python benchmarks/bench_onnx.py [--repeat 3] [--workdir DIR]
         [--onnx-tool-python /path/to/python]
@@ -124,6 +127,13 @@ def measure(python: str, code: str, path: Path, repeat: int) -> dict[str, float]
     }
 
 
+def compile_sources() -> None:
+    """Write the bytecode caches of flopcount's modules (``python -m compileall src``)."""
+    import compileall
+
+    compileall.compile_dir(str(_HERE.parent / "src" / "flopcount"), quiet=1)
+
+
 def onnx_tool_python(given: str | None) -> str | None:
     """An interpreter that imports onnx_tool: ``given``, else this one if it can."""
     candidates = [given] if given else [sys.executable, "/tmp/onnxtool-venv/bin/python"]
@@ -143,6 +153,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    compile_sources()
     other = onnx_tool_python(args.onnx_tool_python)
     if other is None:
         print("onnx-tool is not importable: install onnx-tool==1.0.1 (see --help); its rows skip")
@@ -160,7 +171,7 @@ def main() -> None:
             rows.append(("onnx-tool", theirs))
             ratios.append((name, *(theirs[k] / ours[k] for k in ("wall_s", "inner_s", "rss_mb"))))
         for tool, r in rows:
-            print(f"{name:<10} {size:>8.0f} {tool:<10} {r['wall_s']:>7.2f} {r['inner_s']:>10.3f} "
+            print(f"{name:<10} {size:>8.0f} {tool:<10} {r['wall_s']:>7.3f} {r['inner_s']:>10.3f} "
                   f"{r['rss_mb']:>8.0f} {r['macs'] / 1e9:>8.3f}")  # fmt: skip
     if ratios:
         print("\nonnx-tool / flopcount (higher = flopcount better)")

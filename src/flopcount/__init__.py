@@ -7,13 +7,16 @@
 FLOPs is work (a count of floating-point operations); FLOP/s is speed. One MAC = 2 FLOPs.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flopcount import errors
-from flopcount.api import analyze
-from flopcount.costs import Cost
+from flopcount import _lazy, errors
 from flopcount.errors import FlopcountError
-from flopcount.report import Report, View, render
+
+if TYPE_CHECKING:
+    from flopcount.api import analyze
+    from flopcount.costs import Cost
+    from flopcount.report import Report, View, render  # type: ignore[no-redef]
+    from flopcount.symbolic import analyze_symbolic
 
 __version__ = "0.1.0"
 
@@ -30,10 +33,15 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``flopcount.analyze_symbolic`` is imported on first use (`flopcount.symbolic`)."""
-    if name == "analyze_symbolic":
-        from flopcount.symbolic import analyze_symbolic
+# Imported on first use (PEP 562), so that importing a submodule (``flopcount.costs``, a
+# frontend) does not import the analysis, the report and their dependencies. Name -> module.
+_LAZY = {
+    "analyze": "flopcount.api", "Cost": "flopcount.costs", "Report": "flopcount.report",
+    "View": "flopcount.report", "render": "flopcount.report",
+    "analyze_symbolic": "flopcount.symbolic",
+}  # fmt: skip
 
-        return analyze_symbolic
-    raise AttributeError(f"module 'flopcount' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    """Import the public names of `_LAZY` on first use."""
+    return _lazy.resolve(__name__, name, _LAZY, globals())

@@ -5,12 +5,31 @@ db)``, the transposed pair, `im2col` / `col2im`, and `count_ops`, which runs the
 algorithm on counting scalars. ``docs/conv.md`` describes the methods and their speed.
 """
 
-from flopcount.conv.counting import OpCount, count_ops
-from flopcount.conv.engine import ConvCache, conv_backward, conv_forward
+from typing import TYPE_CHECKING, Any
+
+from flopcount import _lazy
 from flopcount.conv.geometry import ConvGeometry, Layout, normalize_padding
-from flopcount.conv.lowering import col2im, im2col
-from flopcount.conv.methods import METHODS
-from flopcount.conv.transpose import conv_transpose_backward, conv_transpose_forward
+
+if TYPE_CHECKING:
+    from flopcount.conv.counting import OpCount, count_ops
+    from flopcount.conv.engine import ConvCache, conv_backward, conv_forward
+    from flopcount.conv.lowering import col2im, im2col
+    from flopcount.conv.methods import METHODS
+    from flopcount.conv.transpose import conv_transpose_backward, conv_transpose_forward
+
+# The NumPy engine loads on first use (PEP 562), so `conv.geometry`, which the cost formulas
+# need, imports without NumPy. Name -> defining module.
+_LAZY = {
+    name: f"flopcount.conv.{module}"
+    for module, names in {
+        "counting": ("OpCount", "count_ops"),
+        "engine": ("ConvCache", "conv_backward", "conv_forward"),
+        "lowering": ("col2im", "im2col"),
+        "methods": ("METHODS",),
+        "transpose": ("conv_transpose_backward", "conv_transpose_forward"),
+    }.items()
+    for name in names
+}
 
 __all__ = [
     "METHODS",
@@ -27,3 +46,8 @@ __all__ = [
     "im2col",
     "normalize_padding",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the NumPy engine's names on first use."""
+    return _lazy.resolve(__name__, name, _LAZY, globals())

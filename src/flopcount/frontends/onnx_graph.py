@@ -10,19 +10,32 @@ from __future__ import annotations
 import heapq
 from collections import ChainMap
 from collections.abc import Iterable, MutableMapping, Sequence
-from typing import Any
-
-import onnx
+from typing import Any, Protocol
 
 from flopcount.errors import FrontendError, ShapeError
-from flopcount.frontends.onnx_infer import NodeShapes
-from flopcount.frontends.onnx_load import attr_values, dtype_name, small_value
+from flopcount.frontends.onnx_proto import attr_values, dtype_name, small_value, subgraphs
 from flopcount.frontends.onnx_values import ABSENT, Symbols, Value
 from flopcount.ir import Node, TensorKind, TensorSpec
 
-__all__ = ["CONST_INPUTS", "Env", "Lowering", "free_names", "torch_scope"]
+__all__ = ["CONST_INPUTS", "CONTROL_OPS", "Env", "Lowering", "Shapes", "free_names", "torch_scope"]
 
 Env = MutableMapping[str, Value]
+
+# Ops whose bodies are subgraphs, lowered by `onnx_control` (its CONTROL_FLOW table).
+CONTROL_OPS = frozenset({"If", "Loop", "Scan"})
+
+
+class Shapes(Protocol):
+    """What `Lowering` asks of shape inference: `onnx_infer.NodeShapes` (ONNX's inference
+    and flopcount's rules) or `onnx_fastshape.FastShapes` (pure Python rules only)."""
+
+    notes: list[str]
+    versions: dict[str, int]
+
+    def outputs(
+        self, node: Any, attrs: dict[str, Any], ins: list[Value | None], label: str
+    ) -> list[Value]: ...
+
 
 # Inputs whose constant value a cost formula (or a reader) needs, copied into ``Node.attrs``
 # under the name of the attribute older opsets used. Keyed by op, then input index.
@@ -81,33 +94,33 @@ def torch_scope(name: str) -> str:
     return ".".join(path)
 
 
-def free_names(graph: onnx.GraphProto) -> set[str]:
+def free_names(graph: Any) -> set[str]:
     """Names a (sub)graph reads but does not define: its outer-scope references."""
     defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
     used: set[str] = set()
     for node in graph.node:
         used.update(n for n in node.input if n)
         for attr in node.attribute:
-            for sub in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+            for sub in subgraphs(attr):
                 used.update(free_names(sub))
         defined.update(node.output)
     used.update(o.name for o in graph.output)
     return used - defined
 
 
-def _reads(node: onnx.NodeProto) -> list[str]:
+def _reads(node: Any) -> list[str]:
     names = [n for n in node.input if n]
     for attr in node.attribute:
-        for sub in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+        for sub in subgraphs(attr):
             names.extend(sorted(free_names(sub)))
     return names
 
 
-def _label(node: onnx.NodeProto, index: int) -> str:
+def _label(node: Any, index: int) -> str:
     return node.name or f"{node.op_type}_{index}"
 
 
-def topo_order(nodes: Iterable[onnx.NodeProto], defined: Iterable[str]) -> list[onnx.NodeProto]:
+def topo_order(nodes: Iterable[Any], defined: Iterable[str]) -> list[Any]:
     """``nodes`` in a topological order (their own order when it is one); `FrontendError` for
     a node reading an undefined tensor or for a cycle."""
     nodes = list(nodes)
@@ -150,7 +163,7 @@ def topo_order(nodes: Iterable[onnx.NodeProto], defined: Iterable[str]) -> list[
 class Lowering:
     """Lowers ONNX (sub)graphs into a flat list of IR nodes, collecting parameters and notes."""
 
-    def __init__(self, model: onnx.ModelProto, shapes: NodeShapes, symbols: Symbols) -> None:
+    def __init__(self, model: Any, shapes: Shapes, symbols: Symbols) -> None:
         self.model = model
         self.shapes = shapes
         self.symbols = symbols
@@ -164,7 +177,7 @@ class Lowering:
         # root module; elsewhere a node's name is its scope.
         self.torch_names = any(n.name.startswith("/") for n in model.graph.node)
 
-    def add_initializers(self, graph: onnx.GraphProto, env: Env, constants: set[str]) -> None:
+    def add_initializers(self, graph: Any, env: Env, constants: set[str]) -> None:
         """Initializers become parameters, except those only ever used as shape arguments."""
         for tensor in graph.initializer:
             kind: TensorKind = "constant" if tensor.name in constants else "parameter"
@@ -182,14 +195,12 @@ class Lowering:
         except ShapeError as exc:
             raise ShapeError(f"{where}: {exc}") from None
 
-    def lower_graph(self, graph: onnx.GraphProto, env: Env, prefix: str, repeat: int) -> None:
+    def lower_graph(self, graph: Any, env: Env, prefix: str, repeat: int) -> None:
         """Lower ``graph``'s nodes (inputs and initializers already in ``env``)."""
         for node in topo_order(graph.node, env.keys()):
             self.lower_node(node, env, prefix, repeat)
 
-    def lower_node(self, node: onnx.NodeProto, env: Env, prefix: str, repeat: int) -> None:
-        from flopcount.frontends import onnx_control
-
+    def lower_node(self, node: Any, env: Env, prefix: str, repeat: int) -> None:
         label = _label(node, self.count)
         self.count += 1
         own = torch_scope(node.name) if "/" in node.name or not self.torch_names else ""
@@ -200,10 +211,14 @@ class Lowering:
         attrs = attr_values(node)
         domain = node.domain if node.domain != "ai.onnx" else ""
         if (node.domain, node.op_type) in self.functions:
+            from flopcount.frontends import onnx_control
+
             onnx_control.inline_function(self, node, env, scope or label, repeat)
             return
         self._derived_attrs(node.op_type, domain, ins, attrs)
-        if domain == "" and node.op_type in onnx_control.CONTROL_FLOW:
+        if domain == "" and node.op_type in CONTROL_OPS:
+            from flopcount.frontends import onnx_control
+
             inner = _join(scope, label.split("/")[-1]) if "/" in label else scope or label
             call = onnx_control.Call(self, node, ins, env, attrs, inner, repeat)
             outs = onnx_control.CONTROL_FLOW[node.op_type](call)

@@ -9,14 +9,12 @@ option that binds it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import onnx
-
 from flopcount.errors import ShapeError
-from flopcount.frontends.onnx_load import dtype_name
+from flopcount.frontends.onnx_proto import dtype_name
 from flopcount.ir import TensorKind, TensorSpec
 
 __all__ = ["ABSENT", "Dim", "Shape", "Symbols", "Value", "check_dim", "type_shape"]
@@ -31,7 +29,11 @@ ABSENT = TensorSpec(shape=(0,), dtype="float32", name="", kind="constant")
 
 def check_dim(value: Any, what: str) -> int:
     """``value`` as a dimension (an int >= 0), else `ShapeError` naming ``what``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    numpy = sys.modules.get("numpy")  # a NumPy scalar exists only once NumPy is imported
+    integer = (int, numpy.integer) if numpy is not None else int
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+        raise ShapeError(f"{what} = {value!r}: a dimension must be an integer >= 0")
+    if not isinstance(value, integer):
         raise ShapeError(f"{what} = {value!r}: a dimension must be an integer >= 0")
     if value < 0:
         raise ShapeError(f"{what} = {value}: a dimension cannot be negative")
@@ -45,7 +47,7 @@ class Value:
     name: str
     dtype: str = "float32"
     shape: Shape = None
-    value: np.ndarray | None = None
+    value: Any = None  # a NumPy array (onnx path) or an `onnx_small.Small` (fast path)
     kind: TensorKind = "activation"
     producer: str = ""  # "graph input", "initializer" or the producing node's description
     sequence: bool = False  # an ONNX sequence or optional value (no tensor shape)
@@ -112,6 +114,8 @@ class Symbols:
                 "cannot infer shapes through that op; give it with --input-shape "
                 f"'{value.name}=D0xD1x...' or add the tensor to the model's value_info"
             )
+        if all(type(d) is int for d in value.shape):  # the common case: nothing to resolve
+            return TensorSpec(tuple(value.shape), value.dtype, value.name, kind or value.kind)  # type: ignore[arg-type]
         dims = []
         for axis, dim in enumerate(self.shape(value.shape) or ()):
             if isinstance(dim, str):
@@ -126,8 +130,10 @@ class Symbols:
         )
 
 
-def type_shape(type_proto: onnx.TypeProto, name: str) -> tuple[str, Shape, bool]:
-    """(dtype, shape, is_sequence) of an ONNX type; unnamed dimensions become ``NAME[AXIS]``."""
+def type_shape(type_proto: Any, name: str) -> tuple[str, Shape, bool]:
+    """(dtype, shape, is_sequence) of an ONNX ``TypeProto`` (or a light `onnx_light.Type`,
+    which answers the same ``WhichOneof``/``HasField`` calls); unnamed dimensions become
+    ``NAME[AXIS]``."""
     which = type_proto.WhichOneof("value")
     if which != "tensor_type":
         inner = type_proto
