@@ -80,6 +80,6 @@ def test_im2col_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -
 
 @settings(max_examples=15, deadline=None)
 @given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
-def test_winograd4_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -> None:
-    with patch.object(winograd4, "CHUNK_BYTES", 1):  # every image its own group
+def test_winograd4_small_blocks_equal_the_oracle(case: Case, layout: str) -> None:
+    with patch.object(winograd4, "BLOCK_TILES", 1):  # every block one tile row of one image
         _agree(case, "winograd4", layout)
