@@ -118,7 +118,7 @@ def _block(
     tiles = nb * rows * tw
     c_size, k_size = 36 * tiles * geo.in_channels, 36 * tiles * k
     d = work[:c_size].reshape(36, -1)  # tile positions, tiles * C_in
-    np.copyto(d.reshape(6, 6, nb, rows, tw, -1), _tile_view(xpad, block, tw))
+    parallel.copyto(d.reshape(6, 6, nb, rows, tw, -1), _tile_view(xpad, block, tw))  # by a
     v = work[c_size : 2 * c_size].reshape(36, -1)
     np.matmul(KRON_B.astype(xpad.dtype), d, out=v)  # B^T d B
     v_groups = v.reshape(36, tiles, g, -1).transpose(0, 2, 1, 3)  # 36, G, tiles, C_in/G
@@ -131,11 +131,13 @@ def _block(
     if layout == "channels_first":  # tile outputs innermost: the assembly copies runs of 4
         np.matmul(m.reshape(36, -1).T, kron.T, out=y.reshape(-1, 16))  # tiles * C_out, i * j
         target = full[n0:n1, :, TILE * r0 : TILE * r1].reshape(nb, k, rows, TILE, tw, TILE)
-        target[...] = y.reshape(nb, rows, tw, k, TILE, TILE).transpose(0, 3, 1, 4, 2, 5)
+        tiles_out = y.reshape(nb, rows, tw, k, TILE, TILE).transpose(0, 3, 1, 4, 2, 5)
+        parallel.copyto(target, tiles_out, axis=1)  # split by output channel
     else:  # channels innermost
         np.matmul(kron, m.reshape(36, -1), out=y.reshape(16, -1))  # i * j, tiles * C_out
         target = full[n0:n1, TILE * r0 : TILE * r1].reshape(nb, rows, TILE, tw, TILE, k)
-        target[...] = y.reshape(TILE, TILE, nb, rows, tw, k).transpose(2, 3, 0, 4, 1, 5)
+        tiles_out = y.reshape(TILE, TILE, nb, rows, tw, k).transpose(2, 3, 0, 4, 1, 5)
+        parallel.copyto(target, tiles_out, axis=1)  # split by tile row
 
 
 def forward(
