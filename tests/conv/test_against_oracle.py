@@ -17,6 +17,7 @@ from flopcount.conv import (
     conv_transpose_forward,
     gemm,
     lowering,
+    parallel,
     winograd4,
 )
 
@@ -65,6 +66,7 @@ def test_gemm_chunking_equals_the_oracle(case: Case, layout: str, columns: int) 
     c_in, kvol = case.x_shape[1], int(np.prod(case.w_shape[2:]))
     with (
         patch.object(gemm, "CHUNK_BYTES", 4 * c_in * kvol * columns),  # `columns` per chunk
+        patch.object(parallel, "thread_count", return_value=1),  # the budget is per thread
         patch.object(gemm, "MIN_GEMM_COLUMNS", 1),
         patch.object(gemm, "POINTWISE_BATCHED_BELOW", columns),
     ):

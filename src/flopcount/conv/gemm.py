@@ -35,9 +35,10 @@ from flopcount.conv.lowering import is_pointwise, weight_matrices
 
 __all__ = ["forward"]
 
-# Column-matrix budget per chunk: half the L2 cache of one core (2 MB on the benchmark
-# machine), so the GEMM reads what the gather just wrote from there (measured:
-# benchmarks/conv.py; 1 MB beat 2 and 4 MB on the stem).
+# Column-matrix budget per chunk and copy thread: half the L2 cache of one core (2 MB on
+# the benchmark machine), so the GEMM reads what the gather just wrote from there
+# (measured, benchmarks/conv.py layers: one thread, 1 MB beat 2 and 4 MB on the stem; two
+# threads, 2 MB in all beat 1 MB there: each BLAS call has a thread hand-off to pay for).
 CHUNK_BYTES = 1 << 20
 MIN_GEMM_COLUMNS = 512  # narrower GEMMs run well under OpenBLAS's peak (benchmarks/conv.py)
 # Pointwise layers with fewer output positions per image than this run as one GEMM over the
@@ -120,7 +121,7 @@ def _phase_grids(x: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray
 def _chunks(geo: ConvGeometry) -> list[tuple[int, int, int, int]]:
     """(n0, n1, r0, r1): images n0:n1 and output rows r0:r1 (first spatial dim) per chunk,
     as few and as even as the column budget allows."""
-    budget = CHUNK_BYTES // (4 * geo.in_channels * geo.kernel_volume)  # float32 columns
+    budget = CHUNK_BYTES * parallel.thread_count() // (4 * geo.in_channels * geo.kernel_volume)
     columns = max(budget, MIN_GEMM_COLUMNS)
     rows, line = geo.out_spatial[0], math.prod(geo.out_spatial[1:])
     if columns >= rows * line:  # whole images per chunk
