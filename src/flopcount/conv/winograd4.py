@@ -16,7 +16,7 @@ contiguous values (one strided-view copy per block).
 The tiles go through in blocks of about `BLOCK_TILES` (tile rows of one image, or whole
 small images): gather, input transform, the 36 GEMMs and the output transform of one block
 work on arrays of a few MB that stay in cache, instead of streaming 2.25 times the input
-and output through memory once per stage (measured: 1.3x faster on 64 channels at 56x56,
+and output through memory once per stage (measured: 1.2x faster on 64 channels at 56x56,
 batch 8).
 
 Points: 0, -1, 1, 1/2, -2 and infinity (`POINTS`), the set Barabasz et al. (ACM TOMS 46(4),
