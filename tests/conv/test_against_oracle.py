@@ -17,6 +17,7 @@ from flopcount.conv import (
     conv_transpose_forward,
     gemm,
     lowering,
+    parallel,
     winograd4,
 )
 
@@ -65,6 +66,7 @@ def test_gemm_chunking_equals_the_oracle(case: Case, layout: str, columns: int) 
     c_in, kvol = case.x_shape[1], int(np.prod(case.w_shape[2:]))
     with (
         patch.object(gemm, "CHUNK_BYTES", 4 * c_in * kvol * columns),  # `columns` per chunk
+        patch.object(parallel, "thread_count", return_value=1),  # the budget is per thread
         patch.object(gemm, "MIN_GEMM_COLUMNS", 1),
         patch.object(gemm, "POINTWISE_BATCHED_BELOW", columns),
     ):
@@ -80,6 +82,20 @@ def test_im2col_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -
 
 @settings(max_examples=15, deadline=None)
 @given(case=cases(winograd=True), layout=st.sampled_from(LAYOUTS))
-def test_winograd4_one_image_at_a_time_equals_the_oracle(case: Case, layout: str) -> None:
-    with patch.object(winograd4, "CHUNK_BYTES", 1):  # every image its own group
+def test_winograd4_small_blocks_equal_the_oracle(case: Case, layout: str) -> None:
+    with patch.object(winograd4, "BLOCK_TILES", 1):  # every block one tile row of one image
         _agree(case, "winograd4", layout)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "stride,dilation",
+    [((2, 2), (2, 2)), ((3, 2), (2, 3)), ((4, 1), (2, 1)), ((2, 3), (1, 3))],
+)
+def test_gemm_tap_classes_with_shared_stride_and_dilation_factors(
+    layout: str, stride: tuple[int, int], dilation: tuple[int, int]
+) -> None:
+    """Strides and dilations with a common factor: the taps that read one stride phase
+    are every s / gcd(d, s)-th tap (gemm._tap_classes), some phases are read by no tap."""
+    case = Case((2, 3, 13, 12), (4, 3, 4, 3), stride, ((2, 1), (0, 3)), dilation, 1, True)
+    _agree(case, "gemm", layout)

@@ -120,10 +120,12 @@ def test_resnet_like_layers_match_torch(method: str, layout: str) -> None:
     "x_shape,w_shape,layout,expected",
     [
         ((1, 8, 5, 5), (8, 8, 1, 1), "channels_first", "gemm"),  # pointwise: one GEMM
-        ((1, 8, 14, 14), (8, 8, 3, 3), "channels_first", "im2col"),  # 1 * 14 * 14 <= 256
-        ((2, 8, 14, 14), (8, 8, 3, 3), "channels_first", "gemm"),  # 2 * 14 * 14 > 256
-        ((2, 14, 14, 8), (3, 3, 8, 8), "channels_last", "im2col"),  # channels_last
+        ((1, 8, 14, 14), (8, 8, 3, 3), "channels_first", "gemm"),  # channels_first: gemm
+        ((2, 14, 14, 8), (3, 3, 8, 8), "channels_last", "im2col"),  # 8 < 64 channels, last
+        ((1, 7, 7, 64), (3, 3, 64, 8), "channels_last", "gemm"),  # 64 channels, last
         ((1, 64, 28, 28), (64, 64, 3, 3), "channels_first", "winograd4"),  # 7 * 7 = 49 tiles
+        ((1, 192, 24, 24), (192, 192, 3, 3), "channels_first", "winograd"),  # 12 * 12 >= 144
+        ((2, 192, 14, 14), (192, 192, 3, 3), "channels_first", "gemm"),  # 2 * 7 * 7 < 144
     ],
 )
 def test_auto_choice(x_shape: tuple, w_shape: tuple, layout: str, expected: str) -> None:

@@ -1,28 +1,32 @@
-"""Fast GEMM convolution: im2col rows copied as contiguous runs ("shifted windows").
+"""Fast GEMM convolution: im2col in small chunks, gathered from stride-phase grids.
 
 Split the zero-padded input by stride phase (position modulo the stride, per spatial dim;
-one phase when the stride is 1) and flatten each phase's spatial grid to one axis. Kernel tap
-t reads, for output position p, phase ``(t * dilation) % stride`` at grid position
-``p + (t * dilation) // stride``. Flattened, that is ``flat[p' + offset(t)]`` with p' the index
-of p on the phase grid: so each im2col row is one contiguous run of ``flat``, copied at
-memcpy speed, instead of a strided gather. The price is a few wasted columns (grid positions
-past the output's edge) computed and cropped away. This is the "implicit"/"shifted" GEMM
-idea (Chetlur et al., "cuDNN: Efficient Primitives for Deep Learning", arXiv:1410.0759,
-section 3), with the stride handled by a space-to-depth split of the input.
+one phase when the stride is 1): a space-to-depth split, after which every kernel tap reads
+its phase's grid with stride 1. Kernel tap t (per dim) reads phase ``(t * dilation) %
+stride`` at grid position ``p + (t * dilation) // stride`` for output position p. The taps
+that read one phase form an arithmetic progression per dim (step ``stride / gcd(dilation,
+stride)`` taps, ``dilation / gcd`` grid positions), so all of them are ONE strided view of
+that phase's grid, and the column matrix of a chunk is gathered by one copy per phase (four
+for the ResNet stem, one for a stride-1 layer) with runs of a whole output row contiguous,
+instead of one copy per tap.
 
-The work runs in chunks of whole images (or of output rows, for big images) so the column
-matrix stays a few MB; pointwise (1x1, unpadded) layers need no gather at all and run as one
-plain GEMM. Backward passes use `flopcount.conv.lowering`.
+The work runs in chunks of output rows (or of whole images, for small ones) whose column
+matrix fits in the L2 cache (`CHUNK_BYTES`): the gather writes it there and the GEMM reads
+it from there, then writes the chunk's outputs straight into the result. This is im2col as
+Caffe lowers it (Jia et al., "Caffe", arXiv:1408.5093) with the per-chunk lowering of
+Chetlur et al. ("cuDNN: Efficient Primitives for Deep Learning", arXiv:1410.0759, section
+3); pointwise (1x1, unpadded) layers need no gather at all and run as one plain GEMM.
+Backward passes use `flopcount.conv.lowering`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 from itertools import product
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from flopcount.conv import parallel
 from flopcount.conv.geometry import ConvGeometry, Layout
@@ -31,9 +35,11 @@ from flopcount.conv.lowering import is_pointwise, weight_matrices
 
 __all__ = ["forward"]
 
-# Column-matrix budget per chunk: one 56x56x64 3x3 image (7.5 MB) fits; bigger chunks pay
-# page faults on fresh memory, narrower ones GEMM efficiency (measured: benchmarks/conv.py).
-CHUNK_BYTES = 8 << 20
+# Column-matrix budget per chunk and copy thread: half the L2 cache of one core (2 MB on
+# the benchmark machine), so the GEMM reads what the gather just wrote from there
+# (measured, benchmarks/conv.py layers: one thread, 1 MB beat 2 and 4 MB on the stem; two
+# threads, 2 MB in all beat 1 MB there: each BLAS call has a thread hand-off to pay for).
+CHUNK_BYTES = 1 << 20
 MIN_GEMM_COLUMNS = 512  # narrower GEMMs run well under OpenBLAS's peak (benchmarks/conv.py)
 # Pointwise layers with fewer output positions per image than this run as one GEMM over the
 # whole batch (two transposes); 7x7 maps gain, 14x14 ones already lose (benchmarks/conv.py).
@@ -41,50 +47,62 @@ POINTWISE_BATCHED_BELOW = 128
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """Phase grids of one convolution and where each kernel tap reads them.
+class _TapClass:
+    """The kernel taps that read one stride phase, as one strided view.
 
-    grid: the phase grid per dim, ceil(padded / stride); line: flat elements per step along
-    the first dim; full: grid outputs per image; length: flat length of one phase incl. the
-    zero tail the last tap reads; taps: (phase number, flat offset) per tap, in kernel order.
+    phase: the phase number (row-major over the stride residues); taps: per dim, the slice
+    of kernel taps (first::step); offsets: per dim, the grid offset of the first tap;
+    shifts: per dim, the grid offset between consecutive taps; counts: taps per dim.
     """
 
-    grid: tuple[int, ...]
-    line: int
-    full: int
-    length: int
-    taps: tuple[tuple[int, int], ...]
+    phase: int
+    taps: tuple[slice, ...]
+    offsets: tuple[int, ...]
+    shifts: tuple[int, ...]
+    counts: tuple[int, ...]
 
-    @classmethod
-    def of(cls, geo: ConvGeometry) -> _Plan:
-        padded = [i + lo + hi for i, (lo, hi) in zip(geo.in_spatial, geo.padding)]
-        grid = tuple(-(-p // s) for p, s in zip(padded, geo.stride))
-        steps = [math.prod(grid[i + 1 :]) for i in range(geo.ndim)]  # flat stride per dim
-        taps = []
-        for tap in np.ndindex(*geo.kernel):
-            reach = [t * d for t, d in zip(tap, geo.dilation)]  # position inside the window
-            phase = int(
-                np.ravel_multi_index([r % s for r, s in zip(reach, geo.stride)], geo.stride)
+
+def _dim_classes(k: int, d: int, s: int) -> dict[int, list[int]]:
+    """Taps of one dim by the phase they read: residue (t * d) % s -> taps, ascending."""
+    classes: dict[int, list[int]] = {}
+    for t in range(k):
+        classes.setdefault(t * d % s, []).append(t)
+    return classes
+
+
+def _tap_classes(geo: ConvGeometry) -> list[_TapClass]:
+    """Every phase some tap reads, with its taps (module docstring): t * d = r (mod s) holds
+    for t = t0 + i * s / gcd(d, s), at grid offsets (t0 * d) // s + i * d / gcd(d, s)."""
+    per_dim = [_dim_classes(*kds) for kds in zip(geo.kernel, geo.dilation, geo.stride)]
+    result = []
+    for residues in product(*(sorted(classes) for classes in per_dim)):
+        taps = [classes[r] for classes, r in zip(per_dim, residues)]
+        steps = [math.gcd(d, s) for d, s in zip(geo.dilation, geo.stride)]
+        result.append(
+            _TapClass(
+                phase=int(np.ravel_multi_index(residues, geo.stride)),
+                taps=tuple(slice(t[0], None, s // g) for t, s, g in zip(taps, geo.stride, steps)),
+                offsets=tuple(t[0] * d // s for t, d, s in zip(taps, geo.dilation, geo.stride)),
+                shifts=tuple(d // g for d, g in zip(geo.dilation, steps)),
+                counts=tuple(len(t) for t in taps),
             )
-            taps.append((phase, sum(r // s * st for r, s, st in zip(reach, geo.stride, steps))))
-        line = steps[0]
-        full = geo.out_spatial[0] * line
-        length = max(math.prod(grid), full + max(offset for _, offset in taps))
-        return cls(grid, line, full, length, tuple(taps))
+        )
+    return result
 
 
-def _flat_phases(x: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan) -> np.ndarray:
-    """x zero-padded, split by stride phase, each phase's grid flattened (one copy of x).
-
-    Returns (N, phases, C_in, length) for channels_first, (N, phases, length, C_in) last.
+def _phase_grids(x: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
+    """x zero-padded and split by stride phase (one copy of x): phase number p of residues
+    r holds padded positions r + stride * i. Returns (N, phases, C_in, *grid) for
+    channels_first, (N, phases, *grid, C_in) for channels_last; grid = ceil(padded / stride).
     """
-    n, c, size = geo.batch, geo.in_channels, math.prod(plan.grid)
+    n, c, nd = geo.batch, geo.in_channels, geo.ndim
+    padded = [i + lo + hi for i, (lo, hi) in zip(geo.in_spatial, geo.padding)]
+    grid = [-(-p // s) for p, s in zip(padded, geo.stride)]
     phases = math.prod(geo.stride)
-    x_first = x if layout == "channels_first" else np.moveaxis(x, -1, 1)  # view
     if layout == "channels_first":
-        flat = np.zeros((n, phases, c, plan.length), dtype=x.dtype)
+        grids = np.zeros((n, phases, c, *grid), dtype=x.dtype)
     else:
-        flat = np.zeros((n, phases, plan.length, c), dtype=x.dtype)
+        grids = np.zeros((n, phases, *grid, c), dtype=x.dtype)
     for number, residue in enumerate(product(*(range(s) for s in geo.stride))):
         source, target = [], []
         for r, s, (lo, _), size_in in zip(residue, geo.stride, geo.padding, geo.in_spatial):
@@ -92,25 +110,24 @@ def _flat_phases(x: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan) 
             count = len(range(first, size_in, s))
             source.append(slice(first, size_in, s))
             target.append(slice((lo + first) // s, (lo + first) // s + count))
-        if layout == "channels_first":
-            grid = flat[:, number, :, :size].reshape(n, c, *plan.grid)  # N, C, *grid
-            grid[(slice(None), slice(None), *target)] = x_first[(slice(None), slice(None), *source)]
-        else:
-            grid = flat[:, number, :size].reshape(n, *plan.grid, c)  # N, *grid, C
-            grid[(slice(None), *target)] = x[(slice(None), *source)]
-    return flat
+        space = spatial_axes(nd, layout)
+        src_index, dst_index = [slice(None)] * (nd + 2), [slice(None)] * (nd + 2)
+        for axis, src, dst in zip(space, source, target):
+            src_index[axis], dst_index[axis] = src, dst
+        grids[:, number][tuple(dst_index)] = x[tuple(src_index)]
+    return grids
 
 
-def _chunks(geo: ConvGeometry, plan: _Plan) -> list[tuple[int, int, int, int]]:
+def _chunks(geo: ConvGeometry) -> list[tuple[int, int, int, int]]:
     """(n0, n1, r0, r1): images n0:n1 and output rows r0:r1 (first spatial dim) per chunk,
     as few and as even as the column budget allows."""
-    budget = CHUNK_BYTES // (4 * geo.in_channels * geo.kernel_volume)  # columns per chunk
+    budget = CHUNK_BYTES * parallel.thread_count() // (4 * geo.in_channels * geo.kernel_volume)
     columns = max(budget, MIN_GEMM_COLUMNS)
-    rows = geo.out_spatial[0]
-    if columns >= plan.full:  # whole images per chunk
-        per = _even(geo.batch, columns // plan.full)
+    rows, line = geo.out_spatial[0], math.prod(geo.out_spatial[1:])
+    if columns >= rows * line:  # whole images per chunk
+        per = _even(geo.batch, columns // (rows * line))
         return [(n, min(n + per, geo.batch), 0, rows) for n in range(0, geo.batch, per)]
-    step = _even(rows, max(1, columns // plan.line))
+    step = _even(rows, max(1, columns // line))
     return [
         (n, n + 1, r, min(r + step, rows)) for n in range(geo.batch) for r in range(0, rows, step)
     ]
@@ -122,98 +139,102 @@ def _even(total: int, most: int) -> int:
     return -(-total // count)
 
 
-def _gather_taps(
-    col: np.ndarray, flat: np.ndarray, plan: _Plan, chunk: tuple[int, int, int, int],
-    layout: Layout, taps: range,
-) -> None:  # fmt: skip
-    """Copy the contiguous runs of kernel taps ``taps`` into the column matrix ``col``:
-    (C, taps, nb, cols) channels_first, (nb, cols, G, taps, C/G) channels_last."""
-    n0, n1, r0, r1 = chunk
-    start, cols = r0 * plan.line, (r1 - r0) * plan.line
-    for t in taps:
-        phase, offset = plan.taps[t]
-        if layout == "channels_first":
-            run = flat[n0:n1, phase, :, start + offset : start + offset + cols]  # nb, C, cols
-            col[:, t] = run.transpose(1, 0, 2)
-        else:
-            run = flat[n0:n1, phase, start + offset : start + offset + cols]  # nb, cols, C
-            col[:, :, :, t] = run.reshape(col.shape[:3] + col.shape[4:])
+def _class_view(grids: np.ndarray, tap: _TapClass, geo: ConvGeometry, layout: Layout) -> np.ndarray:
+    """Read-only strided view of what the taps of ``tap`` read, for every output:
+    (C, *counts, N, *out) channels_first, (N, *out, G, *counts, C/G) channels_last.
+    Every index stays inside the grid: output p and tap t read grid position
+    p + (t * d) // s <= (padded - 1) // s."""
+    first = tuple(slice(f, None) for f in tap.offsets)
+    if layout == "channels_first":
+        base = grids[:, tap.phase][(slice(None), slice(None), *first)]
+        image, channel, *space = base.strides
+        shape = (geo.in_channels, *tap.counts, geo.batch, *geo.out_spatial)
+        strides = (channel, *(h * s for h, s in zip(tap.shifts, space)), image, *space)
+    else:
+        base = grids[:, tap.phase][(slice(None), *first)]
+        image, *space, channel = base.strides
+        c_group = geo.in_channels // geo.groups
+        shape = (geo.batch, *geo.out_spatial, geo.groups, *tap.counts, c_group)
+        taps = (h * s for h, s in zip(tap.shifts, space))
+        strides = (image, *space, channel * c_group, *taps, channel)
+    return as_strided(base, shape, strides, writeable=False)
 
 
 def _gather(
-    col: np.ndarray, flat: np.ndarray, plan: _Plan, chunk: tuple[int, int, int, int],
-    layout: Layout,
+    col: np.ndarray, views: list[tuple[_TapClass, np.ndarray]], layout: Layout,
+    chunk: tuple[int, int, int, int],
 ) -> None:  # fmt: skip
-    """All taps of one chunk, split between `parallel.thread_count` threads (when the column
-    matrix is big enough to pay for the hand-off)."""
-    taps = len(plan.taps)
-    parts = 1 if col.nbytes < parallel.MIN_BYTES else min(parallel.thread_count(), taps)
-    jobs = [range(taps * i // parts, taps * (i + 1) // parts) for i in range(parts)]
-    parallel.run([partial(_gather_taps, col, flat, plan, chunk, layout, j) for j in jobs])
+    """One chunk's column matrix, one (threaded) copy per tap class: col is
+    (C, *kernel, nb, rows, *out[1:]) or (nb, rows, *out[1:], G, *kernel, C/G); views: each
+    tap class with its `_class_view`."""
+    n0, n1, r0, r1 = chunk
+    copy = parallel.copyto if col.nbytes >= parallel.MIN_BYTES else _copy  # small: no hand-off
+    for tap, view in views:
+        if layout == "channels_first":
+            part = view[(slice(None),) * (1 + len(tap.taps)) + (slice(n0, n1), slice(r0, r1))]
+            copy(col[(slice(None), *tap.taps)], part, axis=0)  # split by channel
+        else:
+            part = view[n0:n1, r0:r1]
+            target = col[(slice(None),) * (col.ndim - len(tap.taps) - 1) + tap.taps]
+            copy(target, part, axis=1)  # split by output row
+
+
+def _copy(dst: np.ndarray, src: np.ndarray, axis: int) -> None:
+    """``dst[...] = src`` on the calling thread (the signature of `parallel.copyto`)."""
+    np.copyto(dst, src)
 
 
 def _chunk(
-    flat: np.ndarray, wm: np.ndarray, geo: ConvGeometry, layout: Layout, plan: _Plan,
-    chunk: tuple[int, int, int, int], buffer: np.ndarray, full: np.ndarray,
+    views: list[tuple[_TapClass, np.ndarray]], wm: np.ndarray, geo: ConvGeometry,
+    layout: Layout, chunk: tuple[int, int, int, int], buffer: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
-    """Gather one chunk's im2col matrix tap by tap into ``buffer`` and multiply it by the
-    weights into ``full``: (N, C_out, grid outputs) channels_first, (N, grid outputs, C_out)
-    channels_last."""
+    """Gather one chunk's column matrix into ``buffer`` and multiply it by the weights into
+    ``out``: (N, C_out, P) channels_first, (N, P, C_out) channels_last, P = prod(out)."""
     n0, n1, r0, r1 = chunk
-    nb, cols, c, g = n1 - n0, (r1 - r0) * plan.line, geo.in_channels, geo.groups
-    start, taps = r0 * plan.line, len(plan.taps)
+    line = math.prod(geo.out_spatial[1:])
+    nb, cols, g = n1 - n0, (r1 - r0) * line, geo.groups
+    size, rest = geo.in_channels * geo.kernel_volume * nb * cols, geo.out_spatial[1:]
     if layout == "channels_first":
-        col = buffer[: c * taps * nb * cols].reshape(c, taps, nb, cols)  # rows (c, tap)
-        _gather(col, flat, plan, chunk, layout)
-        col_groups = col.reshape(g, -1, nb * cols)  # G, K, nb*cols
+        col = buffer[:size].reshape(geo.in_channels, *geo.kernel, nb, r1 - r0, *rest)
+        _gather(col, views, layout, chunk)
+        col_groups = col.reshape(g, -1, nb * cols)  # G, K, nb*cols: rows (c, *tap)
         if nb == 1:  # straight into the output rows
-            target = full[n0, :, start : start + cols].reshape(g, -1, cols)  # G, C_out/G, cols
+            target = out[n0, :, r0 * line : r1 * line].reshape(g, -1, cols)  # G, C_out/G, cols
             np.matmul(wm, col_groups, out=target)
         else:  # whole small images: one wide GEMM, then (C_out, nb, P) -> (nb, C_out, P)
-            res = np.matmul(wm, col_groups).reshape(geo.out_channels, nb, plan.full)
-            full[n0:n1] = res.transpose(1, 0, 2)
+            res = np.matmul(wm, col_groups).reshape(geo.out_channels, nb, cols)
+            out[n0:n1] = res.transpose(1, 0, 2)
         return
-    col = buffer[: nb * cols * c * taps].reshape(nb, cols, g, taps, c // g)  # (g, tap, c)
-    _gather(col, flat, plan, chunk, layout)
-    col_groups = col.reshape(nb * cols, g, -1).transpose(1, 0, 2)  # G, nb*cols, K
-    target = full[n0:n1, start : start + cols].reshape(nb * cols, g, -1)  # a view: contiguous
+    c_group = geo.in_channels // g
+    col = buffer[:size].reshape(nb, r1 - r0, *rest, g, *geo.kernel, c_group)
+    _gather(col, views, layout, chunk)
+    col_groups = col.reshape(nb * cols, g, -1).transpose(1, 0, 2)  # G, nb*cols, K: (*tap, c)
+    target = out[n0:n1, r0 * line : r1 * line].reshape(nb * cols, g, -1)  # contiguous
     np.matmul(col_groups, wm, out=target.transpose(1, 0, 2))
 
 
-def _crop(view: np.ndarray) -> np.ndarray:
-    """A contiguous copy of ``view`` (the outputs without the wasted grid columns), made on
-    `parallel.thread_count` threads; ``view`` itself when it is already contiguous."""
-    if view.flags.c_contiguous:
-        return view
-    out = np.empty(view.shape, view.dtype)
-    parallel.copyto(out, view, axis=1)
-    return out
-
-
-def _shifted(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
-    """Any convolution by chunked shifted-window GEMMs (module docstring).
+def _lowered(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
+    """Any convolution by chunked GEMMs on column matrices gathered from the phase grids.
 
     x: (N, C_in, *in) or (N, *in, C_in). Returns (N, C_out, *out) or (N, *out, C_out).
     """
-    plan = _Plan.of(geo)
-    flat = _flat_phases(x, geo, layout, plan)
+    grids = _phase_grids(x, geo, layout)
+    views = [(tap, _class_view(grids, tap, geo, layout)) for tap in _tap_classes(geo)]
     wm = weight_matrices(w, geo, layout)  # (G, C_out/G, K) or (G, K, C_out/G)
-    n, k, rows = geo.batch, geo.out_channels, geo.out_spatial[0]
-    chunks = _chunks(geo, plan)
-    widest = max((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in chunks) * plan.line
-    buffer = np.empty(widest * geo.in_channels * len(plan.taps), dtype=x.dtype)
-    keep = [slice(0, o) for o in geo.out_spatial[1:]]  # crop the wasted grid columns
+    n, k, positions = geo.batch, geo.out_channels, math.prod(geo.out_spatial)
+    chunks = _chunks(geo)
+    widest = max((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in chunks)  # image rows
+    line = positions // geo.out_spatial[0]
+    buffer = np.empty(widest * line * geo.in_channels * geo.kernel_volume, dtype=x.dtype)
     if layout == "channels_first":
-        full = np.empty((n, k, plan.full), dtype=x.dtype)  # outputs on the phase grid
-        for chunk in chunks:
-            _chunk(flat, wm, geo, layout, plan, chunk, buffer, full)
-        grid = full.reshape(n, k, rows, *plan.grid[1:])
-        return _crop(grid[(slice(None), slice(None), slice(None), *keep)])
-    full = np.empty((n, plan.full, k), dtype=x.dtype)
+        out = np.empty((n, k, positions), dtype=x.dtype)
+    else:
+        out = np.empty((n, positions, k), dtype=x.dtype)
     for chunk in chunks:
-        _chunk(flat, wm, geo, layout, plan, chunk, buffer, full)
-    grid = full.reshape(n, rows, *plan.grid[1:], k)
-    return _crop(grid[(slice(None), slice(None), *keep)])
+        _chunk(views, wm, geo, layout, chunk, buffer, out)
+    if layout == "channels_first":
+        return out.reshape(n, k, *geo.out_spatial)
+    return out.reshape(n, *geo.out_spatial, k)
 
 
 def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
@@ -243,10 +264,10 @@ def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) 
 def forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: ConvGeometry, layout: Layout
 ) -> np.ndarray:
-    """Pointwise layers as one GEMM, all others by shifted-window GEMMs.
+    """Pointwise layers as one GEMM, all others by chunked GEMMs (module docstring).
 
     x: (N, C_in, *in) or (N, *in, C_in); w: the layout's weight shape; b: (C_out,) or None.
     Returns (N, C_out, *out) or (N, *out, C_out).
     """
-    compute = _pointwise if is_pointwise(geo) else _shifted
+    compute = _pointwise if is_pointwise(geo) else _lowered
     return add_bias(compute(x, w, geo, layout), b, layout)

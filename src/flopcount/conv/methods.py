@@ -8,7 +8,6 @@ tested against it and against PyTorch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,20 +63,20 @@ METHODS: dict[str, Method] = {
 }
 
 
-# channels_first convolutions whose output (all images) has at most this many positions run
-# as im2col: one small GEMM, where the shifted-window GEMM's wasted grid columns cost most
-# (ResNet-50 3x3 at batch 1: 14x14 and 7x7 maps; benchmarks/conv.py, docs/conv.md).
-IM2COL_MAX_POSITIONS = 256
+# channels_last layers with fewer input channels per group than this run as im2col: the
+# phase-grid gather copies runs of C_in/G values (3 for the stem: 37 against 72 GFLOP/s),
+# im2col's runs are whole windows; at 64 channels and more `gemm` ties or wins
+# (benchmarks/conv.py layers, one thread).
+IM2COL_BELOW_CHANNELS_LAST = 64
 
 
 def _auto(geo: ConvGeometry, layout: Layout) -> Method:
     """The fastest correct method for this geometry (measured: benchmarks/conv.py).
 
     In order: F(4x4, 3x3) Winograd for 3x3 stride-1 layers with enough tiles and channels,
-    F(2x2, 3x3) for very wide ones; pointwise layers as one GEMM (``gemm``); ``im2col`` for
-    channels_last (its row gather copies runs of C_in, the shifted-window one runs of C_in
-    per tap and is slower for every layer measured) and for small channels_first outputs;
-    else the shifted-window ``gemm``.
+    F(2x2, 3x3) for very wide ones with many tiles; pointwise layers as one GEMM (``gemm``);
+    ``im2col`` for channels_last layers with few channels per group; else the chunked
+    ``gemm``, which beat ``im2col`` on every channels_first layer measured.
     """
     if winograd.unsupported(geo) is None:
         if winograd4.worthwhile(geo, layout):
@@ -86,7 +85,8 @@ def _auto(geo: ConvGeometry, layout: Layout) -> Method:
             return METHODS["winograd"]
     if lowering.is_pointwise(geo):
         return METHODS["gemm"]
-    if layout == "channels_last" or geo.batch * math.prod(geo.out_spatial) <= IM2COL_MAX_POSITIONS:
+    narrow = geo.in_channels // geo.groups < IM2COL_BELOW_CHANNELS_LAST
+    if layout == "channels_last" and narrow:
         return METHODS["im2col"]
     return METHODS["gemm"]
 

@@ -29,7 +29,10 @@ __all__ = ["filter_transform", "forward", "unsupported", "worthwhile"]
 # G of F(2x2, 3x3) (Lavin & Gray 2016, section 4.1).
 G_MATRIX = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 KRON_G = np.kron(G_MATRIX, G_MATRIX)  # (16, 9): (i*4 + j, a*3 + b) -> G[i,a] G[j,b], exact
-MIN_TILES = 128  # fewer tiles and the 16 small GEMMs run far under peak (benchmarks/conv.py)
+# Fewer tiles and the per-call filter transform (16 * C_in * C_out values) and the 16 small
+# GEMMs lose to `gemm` (benchmarks/conv.py, one thread: 8 x 512 x 7 x 7, 128 tiles, 116
+# against 129 GFLOP/s; 1 x 192 x 24 x 24, 144 tiles, 125 against 112).
+MIN_TILES = 144
 MIN_CHANNELS = 192  # narrower and the transforms cost more than they save (benchmarks/conv.py)
 
 
