@@ -263,6 +263,40 @@ def test_conv_factor_and_depthwise_bandwidth() -> None:
     assert rows[2].compute_time_s == pytest.approx(flops["dw"] / 100e9)
 
 
+def test_strided_convs_use_their_own_factor() -> None:
+    options = RooflineOptions(
+        gemm_efficiency=((1.0, 1.0), (1024.0, 1.0)),
+        conv_factor={"pointwise": 0.5, "spatial": 0.8, "strided": 0.25},
+    )
+    strided, spatial = conv(16, 32, 3, 8, stride=2), conv(16, 32, 3, 8)
+    flops = 2 * 16 * 32 * 16 * 9  # 4x4 outputs after stride 2: 16 positions
+    rows = roofline(
+        [(strided, traffic(strided, flops)), (spatial, traffic(spatial, 4 * flops))], TOY,
+        options=options,
+    ).rows  # fmt: skip
+    assert rows[0].compute_time_s == pytest.approx(flops / (100e9 * 0.25))
+    assert rows[1].compute_time_s == pytest.approx(4 * flops / (100e9 * 0.8))
+
+
+def test_cold_weights_stream_once_per_pass_at_the_model_working_set() -> None:
+    pointwise, depthwise = conv(16, 32, 1, 8), conv(32, 32, 3, 8, 32)
+    dw_weight = spec((32, 1, 3, 3), "w_dw", "parameter")  # its own tensor: 1,152 bytes
+    depthwise = replace(depthwise, inputs=(depthwise.inputs[0], dw_weight))
+    pairs = [(pointwise, traffic(pointwise, 2 * 64 * 32 * 16)),
+             (depthwise, traffic(depthwise, 2 * 64 * 32 * 9)), add(1024)]  # fmt: skip
+    curve = ((1024.0, 40e9), (4096.0, 20e9))
+    warm = roofline(pairs, TOY, options=RooflineOptions(bandwidth_curve=curve))
+    cold = roofline(pairs, TOY, options=RooflineOptions(bandwidth_curve=curve, cold_weights=True))
+    weight_bytes = 32 * 16 * 4  # the pointwise conv's weight: 2,048 bytes
+    model_bytes = weight_bytes + 32 * 9 * 4  # every weight of the pass: 3,200 bytes
+    rate = 40e9 + (math.log2(model_bytes) - 10) / 2 * (20e9 - 40e9)  # log2-interpolated
+    assert cold.rows[0].weights_s == pytest.approx(weight_bytes / rate)
+    assert cold.rows[0].time_s == pytest.approx(warm.rows[0].time_s + weight_bytes / rate)
+    assert cold.rows[1].time_s == warm.rows[1].time_s  # depthwise: bytes-bound already
+    assert cold.rows[2].time_s == warm.rows[2].time_s  # no weights
+    assert get_preset("cpu-eager").cold_weights and not get_preset("eager-gpu").cold_weights
+
+
 def test_bandwidth_curve_is_read_at_the_working_set() -> None:
     x = TensorSpec((2**19,), name="x")
     node = Node("Relu", (x,), (TensorSpec((2**19,), name="y"),))

@@ -74,8 +74,9 @@ class RooflineOptions:
     - ``view_ops``: ops the framework runs as views (no data moved, no kernel): zero time.
     - ``gemm_efficiency``: (smallest GEMM dimension, fraction of peak) points for Conv, Gemm,
       MatMul and attention (`gemm_dims`), interpolated in log2; multiplies the op efficiency.
-    - ``conv_factor``: ``pointwise`` (1x1) / ``spatial`` (larger kernel) -> a conv's efficiency
-      relative to a GEMM of the same implicit-GEMM dimensions.
+    - ``conv_factor``: ``strided`` (a stride > 1) / ``pointwise`` (1x1) / ``spatial`` (larger
+      kernel, `conv_kind`) -> a conv's efficiency relative to a GEMM of the same implicit-GEMM
+      dimensions.
     - ``depthwise_bandwidth``: bytes/s at which depthwise convs move their bytes (0 = off).
     - ``bandwidth_curve``: (working-set bytes, bytes/s) points replacing the device bandwidth:
       a node whose bytes read + written fit a cache streams at that cache's rate.
@@ -84,6 +85,12 @@ class RooflineOptions:
     - ``peak_scale``: multiplies every peak (a calibration's own GEMM rate over the profile's).
     - ``overlap_overhead``: asynchronous launches (a GPU): the host's overhead overlaps the
       kernel, so a node takes max(kernel, overhead) instead of their sum.
+    - ``cold_weights``: a whole forward pass touches every weight once, so a layer's weights
+      were last read one pass earlier; when the model's weights exceed the cache they come from
+      memory, and a GEMM-based kernel reads (packs) them before it computes. Each Conv, Gemm,
+      MatMul and ConvTranspose (not depthwise) then takes an extra parameter bytes / rate,
+      the rate at a working set of the model's parameter bytes (``bandwidth_curve``, else the
+      device bandwidth). Off for a layer timed alone in a loop, whose weights stay in cache.
     - ``calibrated``: fill the overheads and the six refinements above them from the hardware
       profile's ``cal_*`` entries.
     - With ``view_ops``, consumers of a view are charged the bytes of the storage it aliases.
@@ -103,6 +110,7 @@ class RooflineOptions:
     kernel_efficiency: Mapping[str, float] = field(default_factory=dict)
     peak_scale: float = 1.0
     overlap_overhead: bool = False
+    cold_weights: bool = False
     calibrated: bool = False
 
     def __post_init__(self) -> None:
@@ -144,7 +152,7 @@ PRESETS: dict[str, RooflineOptions] = {
         view_ops=VIEW_OPS,
     ),
     # Eager PyTorch on a CPU: every number from the profile's calibration (calibrate.py).
-    "cpu-eager": RooflineOptions(calibrated=True, view_ops=VIEW_OPS),
+    "cpu-eager": RooflineOptions(calibrated=True, view_ops=VIEW_OPS, cold_weights=True),
     # Eager PyTorch on a GPU: eager-gpu's efficiencies, per-module overheads measured on the
     # host that drives it (calibrate_overheads), overlapping the kernels they launch.
     "eager-gpu-calibrated": RooflineOptions(
@@ -179,6 +187,7 @@ class RooflineRow:
     memory_time_s: float = 0.0
     dtype: str = ""
     overhead_s: float = 0.0  # launch/dispatch overhead included in time_s
+    weights_s: float = 0.0  # cold weights streamed before computing, included in time_s
 
 
 @dataclass(frozen=True)
@@ -241,9 +250,16 @@ def _efficiency(node: Node, options: RooflineOptions, folded: bool) -> float:
     if dims:
         efficiency *= interpolate_log2(options.gemm_efficiency, max(min(dims), 1))
     if node.op == "Conv" and options.conv_factor:
-        pointwise = all(k == 1 for k in node.inputs[1].shape[2:])
-        efficiency *= options.conv_factor.get("pointwise" if pointwise else "spatial", 1.0)
+        efficiency *= options.conv_factor.get(conv_kind(node), 1.0)
     return efficiency
+
+
+def conv_kind(node: Node) -> str:
+    """``strided`` (some stride > 1), ``pointwise`` (1x1) or ``spatial``: the `conv_factor`
+    key of a Conv node (each measured by its own probe, `flopcount.analysis.probes`)."""
+    if any(s > 1 for s in node.attrs.get("strides", ())):
+        return "strided"
+    return "pointwise" if all(k == 1 for k in node.inputs[1].shape[2:]) else "spatial"
 
 
 def _bandwidth(node: Node, nbytes: int, hardware: Hardware, options: RooflineOptions) -> float:
@@ -255,11 +271,38 @@ def _bandwidth(node: Node, nbytes: int, hardware: Hardware, options: RooflineOpt
     return hardware.memory_bandwidth * options.memory_efficiency
 
 
+_PACKED_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul"})
+
+
+def _parameter_bytes(node: Node) -> int:
+    return sum(t.nbytes for t in node.inputs if t.kind == "parameter")
+
+
+def _cold_weight_seconds(
+    pairs: Sequence[tuple[Node, Cost]], hardware: Hardware, options: RooflineOptions
+) -> list[float]:
+    """Seconds per node to stream its weights from memory (`RooflineOptions.cold_weights`)."""
+    if not options.cold_weights:
+        return [0.0] * len(pairs)
+    distinct = {t.name or id(t): t.nbytes for n, _ in pairs for t in n.inputs
+                if t.kind == "parameter"}  # fmt: skip
+    total = sum(distinct.values())
+    if options.bandwidth_curve and total:
+        rate = interpolate_log2(options.bandwidth_curve, total) * options.memory_efficiency
+    else:
+        rate = hardware.memory_bandwidth * options.memory_efficiency
+    return [
+        _parameter_bytes(n) / rate if n.op in _PACKED_OPS and not is_depthwise(n) else 0.0
+        for n, _ in pairs
+    ]
+
+
 def _row(
     index: int, node: Node, cost: Cost, key: str, hardware: Hardware,
-    options: RooflineOptions, unread: int, folded: bool = False,
+    options: RooflineOptions, unread: int, folded: bool = False, weights: float = 0.0,
 ) -> RooflineRow:  # fmt: skip
-    """One node's time; ``unread`` input bytes come from cache or alias a smaller storage."""
+    """One node's time; ``unread`` input bytes come from cache or alias a smaller storage;
+    ``weights`` seconds stream its cold weights (added, not overlapped)."""
     nbytes = max(cost.bytes_total - min(unread, cost.bytes_read), 0)
     intensity = _intensity(cost.flops, nbytes)
     if node.op in options.view_ops:
@@ -270,11 +313,15 @@ def _row(
         compute += cost.int_ops / (_peak(hardware, "int8", node, index) * efficiency)
     memory = nbytes / _bandwidth(node, nbytes, hardware, options)
     time = max(compute, memory) / options.kernel_efficiency.get(node.op, 1.0)
+    weights = weights if time > 0 else 0.0
+    time += weights
     bound: Bound = "none" if time == 0 else ("compute" if compute >= memory else "memory")
     overhead = options.op_overhead_s.get(node.op, options.launch_overhead_s) if time > 0 else 0.0
     if options.overlap_overhead:  # the host dispatches the next op while this one runs
         overhead = max(overhead - time, 0.0)
-    return RooflineRow(index, time + overhead, bound, intensity, compute, memory, key, overhead)
+    return RooflineRow(
+        index, time + overhead, bound, intensity, compute, memory, key, overhead, weights
+    )
 
 
 # Calibration overhead families (calibrate.py) -> the IR ops each one stands for.
@@ -346,10 +393,13 @@ def roofline(
     nodes = [node for node, _ in pairs]
     savings = view_savings(nodes, options.view_ops) if options.view_ops else [0] * len(nodes)
     folded = folded_matmuls(nodes, options.view_ops) if options.view_ops else [False] * len(nodes)
+    cold = _cold_weight_seconds(pairs, hardware, options)
     rows, previous = [], None
     for index, ((node, cost), key) in enumerate(zip(pairs, keys)):
         unread = _cached_bytes(node, previous, options.cache_bytes) + savings[index]
-        rows.append(_row(index, node, cost, key, hardware, options, unread, folded[index]))
+        rows.append(
+            _row(index, node, cost, key, hardware, options, unread, folded[index], cold[index])
+        )
         previous = node
     ridge_dtype = forced or _dominant_dtype(pairs, keys, hardware)
     return RooflineResult(
