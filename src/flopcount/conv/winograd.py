@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopcount.conv import blas
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias
 
@@ -73,9 +74,13 @@ def filter_transform(
     kron = kron.astype(w.dtype)  # (i*t + j, a*3 + b) -> G[i,a] G[j,b]
     p, c_out, g = kron.shape[0], geo.out_channels, geo.groups
     if layout == "channels_last":
-        u = (kron @ w.reshape(9, -1)).reshape(p, -1, g, c_out // g)  # P, C_in/G, G, C_out/G
+        u = blas.matmul(kron, w.reshape(9, -1)).reshape(
+            p, -1, g, c_out // g
+        )  # P, C_in/G, G, C_out/G
         return u.transpose(0, 2, 1, 3)
-    u = kron @ w.reshape(-1, 9).T  # P, C_out * C_in/G (BLAS reads the transpose in place)
+    u = blas.matmul(
+        kron, w.reshape(-1, 9).T
+    )  # P, C_out * C_in/G (BLAS reads the transpose in place)
     return u.reshape(p, g, c_out // g, -1).transpose(0, 1, 3, 2)
 
 
@@ -151,6 +156,6 @@ def forward(
     """F(2x2, 3x3) convolution. x: (N, C_in, H, W) or (N, H, W, C_in); w: (C_out, C_in/G,
     3, 3) or (3, 3, C_in/G, C_out); b: (C_out,) or None. Returns the layout's output."""
     v = input_transform(x, geo, layout)  # 16, G, N*T, C_in/G
-    m = np.matmul(v, filter_transform(w, geo, layout))  # 16, G, N*T, C_out/G
+    m = blas.matmul(v, filter_transform(w, geo, layout))  # 16, G, N*T, C_out/G
     m = m.transpose(0, 2, 1, 3).reshape(16, -1, geo.out_channels)  # 16, N*T, C_out
     return add_bias(output_transform(m, geo, layout), b, layout)
