@@ -40,7 +40,16 @@ import numpy as np
 from flopcount.conv import parallel
 from flopcount.errors import ConvError
 
-__all__ = ["BACKENDS", "ENV_VAR", "blas_backend", "matmul", "set_blas", "use_blas"]
+__all__ = [
+    "BACKENDS",
+    "ENV_VAR",
+    "blas_backend",
+    "library_candidates",
+    "library_path",
+    "matmul",
+    "set_blas",
+    "use_blas",
+]
 
 BACKENDS = ("mkl", "numpy")
 ENV_VAR = "FLOPCOUNT_BLAS"
@@ -52,7 +61,7 @@ INT_MAX = 2**31 - 1  # MKL_INT of the LP64 interface is a 32-bit int
 # the tens of microseconds a thread hand-off costs (benchmarks/conv.py).
 MIN_SPLIT_MACS = 1 << 22
 
-_state: dict[str, object] = {"choice": None, "library": None, "tried": False}
+_state: dict[str, object] = {"choice": None, "library": None, "tried": False, "path": None}
 
 
 class _Mkl:
@@ -94,10 +103,17 @@ def _library() -> _Mkl | None:
         for path in library_candidates():
             try:
                 _state["library"] = _Mkl(ctypes.CDLL(path))
+                _state["path"] = path
                 break
             except (OSError, AttributeError):  # not loadable, or too old (no batch_strided)
                 continue
     return _state["library"]  # type: ignore[return-value]
+
+
+def library_path() -> str | None:
+    """The file libmkl_rt was loaded from (loading it now if not yet tried), or None."""
+    _library()
+    return _state["path"]  # type: ignore[return-value]
 
 
 def _check(name: str, source: str) -> str:
@@ -207,12 +223,12 @@ def _plan(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> list[_Gemm]:
     size = c.itemsize
     a, ta, lda = _operand(a)
     b, tb, ldb = _operand(b)
-    batch = c.shape[:-2]
-    a_b = np.broadcast_to(a, batch + a.shape[-2:]).strides[:-2]
-    b_b = np.broadcast_to(b, batch + b.shape[-2:]).strides[:-2]
-    dims = _batches(batch, [a_b, b_b, c.strides[:-2]])
     base = _Gemm(ta, tb, c.shape[-2], c.shape[-1], a.shape[-1], _address(a), lda, _address(b),
                  ldb, _address(c), c.strides[-2] // size)  # fmt: skip
+    batch = c.shape[:-2]
+    if not batch:
+        return [base]
+    dims = _batches(batch, [_batch_strides(a, batch), _batch_strides(b, batch), c.strides[:-2]])
     if not dims:
         return [base]
     outer = dims
@@ -224,6 +240,14 @@ def _plan(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> list[_Gemm]:
         calls = [replace(g, a=g.a + i * sa, b=g.b + i * sb, c=g.c + i * sc)
                  for i in range(count) for g in calls]  # fmt: skip
     return calls
+
+
+def _batch_strides(x: np.ndarray, batch: tuple[int, ...]) -> tuple[int, ...]:
+    """Byte strides of x's batch dims broadcast to ``batch`` (0 where x repeats)."""
+    pad = len(batch) - (x.ndim - 2)
+    return tuple(
+        0 if i < pad or x.shape[i - pad] == 1 else x.strides[i - pad] for i in range(len(batch))
+    )
 
 
 def _strided_ok(g: _Gemm, dim: tuple[int, ...], size: int) -> bool:
@@ -260,10 +284,15 @@ def _bounds(total: int, parts: int) -> list[tuple[int, int]]:
 
 
 def _execute(lib: _Mkl, dtype: np.dtype, calls: list[_Gemm]) -> None:
+    """Run the calls: on this thread when small, else spread over `parallel.thread_count`."""
     gemm, batched = lib.functions[dtype]
-    threads = parallel.thread_count()
     macs = sum(g.m * g.n * g.k * g.batch for g in calls)
-    if threads > 1 and macs >= 2 * MIN_SPLIT_MACS and len(calls) < threads:
+    if macs < 2 * MIN_SPLIT_MACS:  # too small to split: skip the thread policy's lookups
+        for g in calls:
+            _call(gemm, batched, g)
+        return
+    threads = parallel.thread_count()
+    if 1 < len(calls) < threads or (len(calls) == 1 and threads > 1):
         parts = max(2, min(threads, macs // MIN_SPLIT_MACS))
         calls = [piece for g in calls for piece in _split(g, parts, dtype.itemsize)]
     parallel.run([partial(_call, gemm, batched, g) for g in calls])
@@ -308,8 +337,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """
     if blas_backend() == "numpy" or not _fits(a, b, out):
         return np.matmul(a, b, out=out)
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    shape = (*batch, a.shape[-2], b.shape[-1])
+    if a.ndim == 2 == b.ndim:
+        shape: tuple[int, ...] = (a.shape[0], b.shape[1])
+    else:
+        shape = (*np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
     if out is not None and out.shape != shape:
         return np.matmul(a, b, out=out)  # NumPy's own error message
     if max(shape[-2:]) > INT_MAX or (out is not None and min(out.strides, default=0) < 0):
