@@ -218,19 +218,21 @@ def _batches(shape: tuple[int, ...], strides: list[tuple[int, ...]]) -> list[tup
     return merged
 
 
-def _plan(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> list[_Gemm]:
-    """The GEMM calls of c = a @ b (c's matrices row-major; a, b broadcast over c's batch)."""
+def _plan(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[list[_Gemm], tuple]:
+    """The GEMM calls of c = a @ b (c's matrices row-major; a, b broadcast over c's batch),
+    and the operands they point into (copies among them), to keep alive until they ran."""
     size = c.itemsize
     a, ta, lda = _operand(a)
     b, tb, ldb = _operand(b)
+    _, ldc = _describe(c.shape[-2:], c.strides[-2:], size)  # type: ignore[arg-type]
     base = _Gemm(ta, tb, c.shape[-2], c.shape[-1], a.shape[-1], _address(a), lda, _address(b),
-                 ldb, _address(c), c.strides[-2] // size)  # fmt: skip
+                 ldb, _address(c), ldc)  # fmt: skip
     batch = c.shape[:-2]
     if not batch:
-        return [base]
+        return [base], (a, b)
     dims = _batches(batch, [_batch_strides(a, batch), _batch_strides(b, batch), c.strides[:-2]])
     if not dims:
-        return [base]
+        return [base], (a, b)
     outer = dims
     if _strided_ok(base, dims[-1], size):  # the innermost dim as one batch_strided call
         inner, *outer = dims[-1], *dims[:-1]
@@ -239,7 +241,7 @@ def _plan(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> list[_Gemm]:
     for count, sa, sb, sc in reversed(outer):
         calls = [replace(g, a=g.a + i * sa, b=g.b + i * sb, c=g.c + i * sc)
                  for i in range(count) for g in calls]  # fmt: skip
-    return calls
+    return calls, (a, b)
 
 
 def _batch_strides(x: np.ndarray, batch: tuple[int, ...]) -> tuple[int, ...]:
@@ -283,8 +285,10 @@ def _bounds(total: int, parts: int) -> list[tuple[int, int]]:
     return list(pairwise(total * i // parts for i in range(parts + 1)))
 
 
-def _execute(lib: _Mkl, dtype: np.dtype, calls: list[_Gemm]) -> None:
-    """Run the calls: on this thread when small, else spread over `parallel.thread_count`."""
+def _execute(lib: _Mkl, dtype: np.dtype, plan: tuple[list[_Gemm], tuple]) -> None:
+    """Run a `_plan`'s calls (holding its arrays): on this thread when small, else spread
+    over `parallel.thread_count` threads."""
+    calls, _arrays = plan
     gemm, batched = lib.functions[dtype]
     macs = sum(g.m * g.n * g.k * g.batch for g in calls)
     if macs < 2 * MIN_SPLIT_MACS:  # too small to split: skip the thread policy's lookups
