@@ -28,6 +28,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -61,6 +62,7 @@ INT_MAX = 2**31 - 1  # MKL_INT of the LP64 interface is a 32-bit int
 # the tens of microseconds a thread hand-off costs (benchmarks/conv.py).
 MIN_SPLIT_MACS = 1 << 22
 
+_LOCK = threading.Lock()
 _state: dict[str, object] = {"choice": None, "library": None, "tried": False, "path": None}
 
 
@@ -98,16 +100,22 @@ def library_candidates() -> list[str]:
 
 def _library() -> _Mkl | None:
     """libmkl_rt, loaded on first use (None when no candidate loads)."""
-    if not _state["tried"]:
-        _state["tried"] = True
-        for path in library_candidates():
-            try:
-                _state["library"] = _Mkl(ctypes.CDLL(path))
-                _state["path"] = path
-                break
-            except (OSError, AttributeError):  # not loadable, or too old (no batch_strided)
-                continue
+    with _LOCK:  # the engine's threads may reach the first GEMM together
+        if not _state["tried"]:
+            _load()
     return _state["library"]  # type: ignore[return-value]
+
+
+def _load() -> None:
+    """Try every candidate in turn; the first that loads becomes the library."""
+    _state["tried"] = True
+    for path in library_candidates():
+        try:
+            _state["library"] = _Mkl(ctypes.CDLL(path))
+            _state["path"] = path
+            return
+        except (OSError, AttributeError):  # not loadable, or too old (no batch_strided)
+            continue
 
 
 def library_path() -> str | None:
