@@ -7,7 +7,8 @@ arrays of rank >= 2: batch dims broadcast, ``out`` written in place). Two backen
   ``libmkl_rt`` (Intel oneMKL developer reference, "cblas_?gemm" and
   "cblas_?gemm_batch_strided"), loaded with ctypes on the first GEMM. ``pip install mkl``
   puts the library in ``sys.prefix/lib``. On the benchmark machine it runs the ResNet-50
-  GEMMs at PyTorch's rate, 1.15-1.25x NumPy's OpenBLAS (docs/conv.md, "BLAS backends").
+  GEMMs at PyTorch's rate (1.01x torch.mm, where OpenBLAS runs 0.87x: docs/conv.md, "BLAS
+  backends").
 - ``"numpy"``: ``np.matmul`` (NumPy's BLAS, OpenBLAS in the PyPI wheels).
 
 The default is ``"mkl"`` when the library loads, else ``"numpy"``; the environment variable
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import os
 import sys
 import threading
@@ -236,7 +238,7 @@ def _plan(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[list[_Gemm], tup
     base = _Gemm(ta, tb, c.shape[-2], c.shape[-1], a.shape[-1], _address(a), lda, _address(b),
                  ldb, _address(c), ldc)  # fmt: skip
     batch = c.shape[:-2]
-    if not batch:
+    if math.prod(batch) == 1:  # no batch, or only dims of size 1
         return [base], (a, b)
     dims = _batches(batch, [_batch_strides(a, batch), _batch_strides(b, batch), c.strides[:-2]])
     if not dims:
