@@ -10,7 +10,7 @@ from _conv_reference import LAYOUTS, Case, check_against_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flopcount.conv import blas, blas_backend, parallel, set_blas, use_blas
+from flopcount.conv import blas, blas_backend, conv_forward, parallel, set_blas, use_blas
 from flopcount.errors import ConvError
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
@@ -262,3 +262,13 @@ def test_methods_match_torch_on_each_backend(
     with use_blas(backend):
         for method in METHODS[name]:
             check_against_torch(CONV_CASES[name], method, layout, dtype)
+
+
+@pytest.mark.parametrize("backend", blas.BACKENDS)
+def test_auto_winograd_threshold_follows_the_backend(backend: str) -> None:
+    """2 * 7 * 7 = 98 F(2x2) tiles: enough on MKL (MIN_TILES_MKL 96), not on NumPy's BLAS
+    (MIN_TILES 144); the measurements are in winograd.py."""
+    x, w = np.zeros((2, 192, 14, 14)), np.zeros((192, 192, 3, 3))
+    expected = {"mkl": "winograd", "numpy": "gemm"}[backend]
+    with use_blas(backend):
+        assert conv_forward(x, w, padding=1)[1].method == expected

@@ -34,6 +34,11 @@ KRON_G = np.kron(G_MATRIX, G_MATRIX)  # (16, 9): (i*4 + j, a*3 + b) -> G[i,a] G[
 # GEMMs lose to `gemm` (benchmarks/conv.py, one thread: 8 x 512 x 7 x 7, 128 tiles, 116
 # against 129 GFLOP/s; 1 x 192 x 24 x 24, 144 tiles, 125 against 112).
 MIN_TILES = 144
+# On MKL's GEMM (flopcount.conv.blas) the 16 batched GEMMs run faster and F(2x2) wins from
+# fewer tiles (one thread, channels_first, an A/B of the two methods: 8 x 512 x 7 x 7, 128
+# tiles, 92 against 84 GFLOP/s, and 105-120 against 92-108 in three benchmarks/conv.py runs;
+# 2 x 256 x 14 x 14, 98 tiles, 101 against 82; 4 x 512 x 7 x 7, 64 tiles, 76 against 77).
+MIN_TILES_MKL = 96
 MIN_CHANNELS = 192  # narrower and the transforms cost more than they save (benchmarks/conv.py)
 
 
@@ -55,7 +60,8 @@ def worthwhile(geo: ConvGeometry, layout: Layout) -> bool:
     """
     th, tw = _tiles(geo)
     narrow = min(geo.in_channels, geo.out_channels) // geo.groups
-    return geo.batch * th * tw >= MIN_TILES and narrow >= MIN_CHANNELS
+    least = MIN_TILES_MKL if blas.blas_backend() == "mkl" else MIN_TILES
+    return geo.batch * th * tw >= least and narrow >= MIN_CHANNELS
 
 
 def _tiles(geo: ConvGeometry) -> tuple[int, int]:
