@@ -5,10 +5,13 @@ method on the ResNet-50 conv shapes (He et al., "Deep Residual Learning for Imag
 Recognition", arXiv:1512.03385, table 1), float32, channels_first, against
 ``torch.nn.functional.conv2d`` with the same thread count, and against a NumPy float32 GEMM
 of the im2col problem's size (C_out x C_in*k*k times C_in*k*k x N*H_out*W_out: what BLAS
-reaches on this machine, the practical peak).
+reaches on this machine, the practical peak): "gemm peak" is ``np.matmul`` (NumPy's
+OpenBLAS), "mkl peak" (with the mkl backend) Intel MKL through `flopcount.conv.blas`, and the
+im2col/peak and auto/peak ratios use the peak of the backend the engine ran on.
 
     python benchmarks/conv.py            # batch 1 and 8, ~5 minutes on 2 cores
     python benchmarks/conv.py --quick    # fewer repeats
+    python benchmarks/conv.py --blas numpy   # the engine's GEMMs on np.matmul, not MKL
 
 Not a test: nothing is asserted. Timings are the median (or, with ``--best``, the best) of
 interleaved repeats. ``OPENBLAS_CORETYPE`` is removed from this process's environment before
@@ -79,16 +82,27 @@ LAYERS = [
 ]
 METHODS = ("im2col", "gemm", "winograd", "winograd4", "auto")
 WINOGRAD = ("winograd", "winograd4")  # 3x3 stride 1 only
-# Geometric means printed at the end, overall and per layer family: name -> (numerator,
-# denominator) columns. "peak/torch gemm" is NumPy's BLAS against PyTorch's on the same
-# matrices: the share of the gap to PyTorch that no NumPy-side change can close.
-RATIOS = {
-    "auto/torch": ("auto", "torch"),
-    "im2col/peak": ("im2col", "gemm peak"),
-    "auto/peak": ("auto", "gemm peak"),
-    "peak/torch gemm": ("gemm peak", "torch gemm"),
-    "torch gemm/torch": ("torch gemm", "torch"),
-}
+PEAKS = {"numpy": "gemm peak", "mkl": "mkl peak"}  # the GEMM-rate column of each backend
+
+
+def ratios(backend: str) -> dict[str, tuple[str, str]]:
+    """Geometric means printed at the end, overall and per layer family: name -> (numerator,
+    denominator) columns. "peak/torch gemm" is a BLAS against PyTorch's on the same
+    matrices: the share of the gap to PyTorch that no change to the engine's own code can
+    close. im2col/peak and auto/peak divide by the peak of ``backend``."""
+    peak = PEAKS[backend]
+    table = {
+        "auto/torch": ("auto", "torch"),
+        "im2col/peak": ("im2col", peak),
+        "auto/peak": ("auto", peak),
+        "peak/torch gemm": ("gemm peak", "torch gemm"),
+        "torch gemm/torch": ("torch gemm", "torch"),
+    }
+    if backend == "mkl":
+        table["mkl peak/torch gemm"] = ("mkl peak", "torch gemm")
+    return table
+
+
 DIRECT_MAX_OUTPUTS = 30_000  # the oracle takes ~5 us per output element: skip bigger layers
 
 
@@ -127,7 +141,7 @@ def bench_layer(layer: Layer, batch: int, args: argparse.Namespace) -> tuple[dic
     import numpy as np
     import torch
 
-    from flopcount.conv import ConvGeometry, conv_forward
+    from flopcount.conv import ConvGeometry, blas, conv_forward
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, layer.c_in, layer.size, layer.size), dtype=np.float32)
@@ -151,6 +165,9 @@ def bench_layer(layer: Layer, batch: int, args: argparse.Namespace) -> tuple[dic
     def torch_gemm() -> object:  # PyTorch's own BLAS on the same matrices
         return torch.mm(ta, tb)
 
+    def mkl_gemm() -> object:  # Intel MKL on the same matrices, as the engine calls it
+        return blas.matmul(a, bmat)
+
     def ours(method: str) -> Callable[[], object]:
         def run() -> object:
             return conv_forward(x, w, stride=layer.stride, padding=layer.padding, method=method)
@@ -158,6 +175,8 @@ def bench_layer(layer: Layer, batch: int, args: argparse.Namespace) -> tuple[dic
         return run
 
     timed = {"torch": torch_conv, "torch gemm": torch_gemm, "gemm peak": numpy_gemm}
+    if args.backend == "mkl":
+        timed["mkl peak"] = mkl_gemm
     winograd_ok = layer.kernel == 3 and layer.stride == 1
     timed.update({m: ours(m) for m in METHODS if m not in WINOGRAD or winograd_ok})
     if geo.output_elements <= DIRECT_MAX_OUTPUTS:
@@ -176,6 +195,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--best", action="store_true", help="best of the repeats, not median")
+    parser.add_argument("--blas", choices=("numpy", "mkl"), help="the engine's GEMM backend")
     args = parser.parse_args()
     args.repeats, args.min_time = (3, 0.03) if args.quick else (7, 0.1)
     coretype = os.environ.pop("OPENBLAS_CORETYPE", "(unset)")  # before NumPy loads OpenBLAS
@@ -183,7 +203,13 @@ def main() -> None:
     import numpy as np
     import torch
 
+    from flopcount.conv import blas
+
     torch.set_num_threads(args.threads)
+    blas.set_blas(args.blas)  # None: the default (mkl when installed)
+    args.backend = blas.blas_backend()
+    table = ratios(args.backend)
+    peak = PEAKS[args.backend]
     print(
         f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores; {args.threads} threads for BLAS ({how}) and torch"
@@ -199,27 +225,33 @@ def main() -> None:
         f"'-': direct skipped above {DIRECT_MAX_OUTPUTS} outputs (it is the oracle), "
         "winograd and winograd4 run 3x3 only"
     )
-    columns = ["torch", "torch gemm", "gemm peak", *METHODS, "direct"]
+    print(
+        f"flopcount.conv BLAS backend: {args.backend} "
+        f"({blas.library_path() if args.backend == 'mkl' else 'np.matmul'}); "
+        f"im2col/peak against '{peak}'"
+    )
+    peaks = ["gemm peak", "mkl peak"] if args.backend == "mkl" else ["gemm peak"]
+    columns = ["torch", "torch gemm", *peaks, *METHODS, "direct"]
     header = f"| {'layer':17} | N | " + " | ".join(f"{c:>9}" for c in columns)
     header += " | auto ran  | auto/torch | im2col/peak | auto err |"
     print(header)
     print("|" + "|".join("-" * len(p) for p in header.split("|")[1:-1]) + "|")
-    ratios: dict[str, dict[str, list[float]]] = {name: {} for name in RATIOS}
+    means: dict[str, dict[str, list[float]]] = {name: {} for name in table}
     for batch in args.batch:
         for layer in LAYERS:
             s, chosen = bench_layer(layer, batch, args)
             cells = " | ".join(f"{s[c]:9.1f}" if c in s else f"{'-':>9}" for c in columns)
             family = layer.name.split()[0]  # stem, 3x3 or 1x1
-            for name, (top, bottom) in RATIOS.items():
-                ratios[name].setdefault(family, []).append(s[top] / s[bottom])
+            for name, (top, bottom) in table.items():
+                means[name].setdefault(family, []).append(s[top] / s[bottom])
             print(
                 f"| {layer.name:17} | {batch} | {cells} | {chosen:9} | "
                 f"{s['auto'] / s['torch']:10.2f} | "
-                f"{s['im2col'] / s['gemm peak']:11.2f} | {s['max rel err']:8.1e} |",
+                f"{s['im2col'] / s[peak]:11.2f} | {s['max rel err']:8.1e} |",
                 flush=True,
             )
     print()
-    for name, families in ratios.items():
+    for name, families in means.items():
         every = [v for values in families.values() for v in values]
         parts = ", ".join(f"{f} {geomean(values):.2f}" for f, values in families.items())
         print(f"- geometric mean {name}: {geomean(every):.2f} ({parts})")

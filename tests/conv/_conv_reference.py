@@ -10,6 +10,13 @@ import torch
 from hypothesis import strategies as st
 from torch.nn import functional
 
+from flopcount.conv import (
+    conv_backward,
+    conv_forward,
+    conv_transpose_backward,
+    conv_transpose_forward,
+)
+
 METHODS = ("direct", "im2col", "gemm", "auto")  # winograd runs only on 3x3 stride 1
 LAYOUTS = ("channels_first", "channels_last")
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
@@ -152,3 +159,25 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, dtype: type) -> None:
     rtol = RTOL[dtype]
     atol = rtol * max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
+def check_against_torch(case: Case, method: str, layout: str, dtype: type) -> None:
+    """Forward and backward of one case against PyTorch (channels_first inside torch)."""
+    x, w, b = case.arrays(dtype)
+    ref, (tx, tw, tb) = torch_forward(case, x, w, b, grad=True)
+    dout = np.random.default_rng(1).standard_normal(tuple(ref.shape)).astype(dtype)
+    ref.backward(torch.tensor(dout))
+    run = conv_transpose_forward if case.transposed else conv_forward
+    back = conv_transpose_backward if case.transposed else conv_backward
+    xl, wl = to_layout(x, layout), to_layout(w, layout, weight=True)
+    out, cache = run(xl, wl, b, layout=layout, method=method, **case.kwargs())
+    assert out.dtype == dtype and out.shape == to_layout(ref.detach().numpy(), layout).shape
+    assert_close(from_layout(out, layout), ref.detach().numpy(), dtype)
+    dx, dw, db = back(to_layout(dout, layout), cache)
+    assert dx.dtype == dw.dtype == dtype
+    assert_close(from_layout(dx, layout), tx.grad.numpy(), dtype)
+    assert_close(from_layout(dw, layout, weight=True), tw.grad.numpy(), dtype)
+    if b is None:
+        assert db is None
+    else:
+        assert_close(db, tb.grad.numpy(), dtype)

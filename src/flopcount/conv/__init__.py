@@ -2,7 +2,9 @@
 
 ``conv_forward(x, w, b, ...) -> (out, cache)`` and ``conv_backward(dout, cache) -> (dx, dw,
 db)``, the transposed pair, `im2col` / `col2im`, and `count_ops`, which runs the direct
-algorithm on counting scalars. ``docs/conv.md`` describes the methods and their speed.
+algorithm on counting scalars. Every GEMM goes through `flopcount.conv.blas` (Intel MKL when
+installed, else NumPy's BLAS; `blas_backend`, `set_blas`, `use_blas`). ``docs/conv.md``
+describes the methods and their speed.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,7 @@ from flopcount import _lazy
 from flopcount.conv.geometry import ConvGeometry, Layout, normalize_padding
 
 if TYPE_CHECKING:
+    from flopcount.conv.blas import blas_backend, set_blas, use_blas
     from flopcount.conv.counting import OpCount, count_ops
     from flopcount.conv.engine import ConvCache, conv_backward, conv_forward
     from flopcount.conv.lowering import col2im, im2col
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 _LAZY = {
     name: f"flopcount.conv.{module}"
     for module, names in {
+        "blas": ("blas_backend", "set_blas", "use_blas"),
         "counting": ("OpCount", "count_ops"),
         "engine": ("ConvCache", "conv_backward", "conv_forward"),
         "lowering": ("col2im", "im2col"),
@@ -37,6 +41,7 @@ __all__ = [
     "ConvGeometry",
     "Layout",
     "OpCount",
+    "blas_backend",
     "col2im",
     "conv_backward",
     "conv_forward",
@@ -45,6 +50,8 @@ __all__ = [
     "count_ops",
     "im2col",
     "normalize_padding",
+    "set_blas",
+    "use_blas",
 ]
 
 

@@ -28,7 +28,7 @@ from itertools import product
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from flopcount.conv import parallel
+from flopcount.conv import blas, parallel
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias, spatial_axes
 from flopcount.conv.lowering import is_pointwise, weight_matrices
@@ -200,9 +200,9 @@ def _chunk(
         col_groups = col.reshape(g, -1, nb * cols)  # G, K, nb*cols: rows (c, *tap)
         if nb == 1:  # straight into the output rows
             target = out[n0, :, r0 * line : r1 * line].reshape(g, -1, cols)  # G, C_out/G, cols
-            np.matmul(wm, col_groups, out=target)
+            blas.matmul(wm, col_groups, out=target)
         else:  # whole small images: one wide GEMM, then (C_out, nb, P) -> (nb, C_out, P)
-            res = np.matmul(wm, col_groups).reshape(geo.out_channels, nb, cols)
+            res = blas.matmul(wm, col_groups).reshape(geo.out_channels, nb, cols)
             out[n0:n1] = res.transpose(1, 0, 2)
         return
     c_group = geo.in_channels // g
@@ -210,7 +210,7 @@ def _chunk(
     _gather(col, views, layout, chunk)
     col_groups = col.reshape(nb * cols, g, -1).transpose(1, 0, 2)  # G, nb*cols, K: (*tap, c)
     target = out[n0:n1, r0 * line : r1 * line].reshape(nb * cols, g, -1)  # contiguous
-    np.matmul(col_groups, wm, out=target.transpose(1, 0, 2))
+    blas.matmul(col_groups, wm, out=target.transpose(1, 0, 2))
 
 
 def _lowered(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
@@ -249,15 +249,15 @@ def _pointwise(x: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layout) 
     if layout == "channels_last":  # one (N*P, C_in/G) @ (C_in/G, C_out/G) GEMM per group
         rows = np.empty((n * positions, geo.out_channels), dtype=x.dtype)
         x_rows = x.reshape(n * positions, g, -1).transpose(1, 0, 2)  # G, N*P, C_in/G
-        np.matmul(x_rows, wm, out=rows.reshape(n * positions, g, -1).transpose(1, 0, 2))
+        blas.matmul(x_rows, wm, out=rows.reshape(n * positions, g, -1).transpose(1, 0, 2))
         return rows.reshape(n, *geo.out_spatial, geo.out_channels)
     xg = x.reshape(n, g, -1, positions)  # N, G, C_in/G, P
     if n == 1 or positions >= POINTWISE_BATCHED_BELOW:
-        per_image = np.matmul(wm, xg)  # N, G, C_out/G, P: one GEMM per image and group
+        per_image = blas.matmul(wm, xg)  # N, G, C_out/G, P: one GEMM per image and group
         return per_image.reshape(n, geo.out_channels, *geo.out_spatial)
     # small images: one wide GEMM over all images, at the price of two transposes
     xt = np.ascontiguousarray(xg.transpose(1, 2, 0, 3)).reshape(g, -1, n * positions)
-    res = np.matmul(wm, xt).reshape(geo.out_channels, n, positions)  # C_out, N, P
+    res = blas.matmul(wm, xt).reshape(geo.out_channels, n, positions)  # C_out, N, P
     return np.ascontiguousarray(res.transpose(1, 0, 2)).reshape(n, -1, *geo.out_spatial)
 
 

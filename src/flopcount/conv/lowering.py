@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from flopcount.conv import parallel
+from flopcount.conv import blas, parallel
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias, crop_padding, pad_input, spatial_axes
 
@@ -152,7 +152,7 @@ def _grouped(a: np.ndarray, geo: ConvGeometry, layout: Layout) -> np.ndarray:
 def forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: ConvGeometry, layout: Layout
 ) -> np.ndarray:
-    """im2col then one GEMM per group (np.matmul broadcasts over groups and images).
+    """im2col then one GEMM per group (`blas.matmul` broadcasts over groups and images).
 
     Images go through in groups whose column matrix stays under `BATCH_BYTES` (as Caffe
     lowers one image at a time): the memory of one group is reused by the next instead of
@@ -173,9 +173,9 @@ def forward(
         cols = _grouped(im2col(x[n : n + step], part, layout), part, layout)
         target = _grouped(out[n : n + step], part, layout)
         if layout == "channels_first":
-            np.matmul(wm, cols, out=target)  # N, G, C_out/G, P
+            blas.matmul(wm, cols, out=target)  # N, G, C_out/G, P
         else:
-            np.matmul(cols, wm, out=target)  # G, N*P, C_out/G
+            blas.matmul(cols, wm, out=target)  # G, N*P, C_out/G
     if layout == "channels_first":
         return add_bias(out.reshape(geo.batch, geo.out_channels, *geo.out_spatial), b, layout)
     return add_bias(out.reshape(geo.batch, *geo.out_spatial, geo.out_channels), b, layout)
@@ -196,10 +196,10 @@ def grad_input(dout: np.ndarray, w: np.ndarray, geo: ConvGeometry, layout: Layou
     wm = weight_matrices(w, geo, layout)
     dgroups = _grouped(_flat_dout(dout, geo, layout), geo, layout)
     if layout == "channels_first":
-        dcols = np.matmul(wm.transpose(0, 2, 1), dgroups)  # N, G, K, P
+        dcols = blas.matmul(wm.transpose(0, 2, 1), dgroups)  # N, G, K, P
         dcols = dcols.reshape(geo.batch, -1, dcols.shape[-1])
     else:
-        dcols = np.matmul(dgroups, wm.transpose(0, 2, 1))  # G, N*P, K
+        dcols = blas.matmul(dgroups, wm.transpose(0, 2, 1))  # G, N*P, K
         dcols = dcols.transpose(1, 0, 2).reshape(geo.batch, -1, geo.groups * dcols.shape[-1])
     return col2im(dcols, geo, layout)
 
@@ -215,7 +215,7 @@ def grad_weight(x: np.ndarray, dout: np.ndarray, geo: ConvGeometry, layout: Layo
     if layout == "channels_first":
         dwm = np.zeros((geo.groups, geo.out_channels // geo.groups, cols.shape[2]), x.dtype)
         for n in range(geo.batch):
-            dwm += np.matmul(dgroups[n], cols[n].transpose(0, 2, 1))  # G, C_out/G, K
+            dwm += blas.matmul(dgroups[n], cols[n].transpose(0, 2, 1))  # G, C_out/G, K
     else:
-        dwm = np.matmul(cols.transpose(0, 2, 1), dgroups)  # G, K, C_out/G
+        dwm = blas.matmul(cols.transpose(0, 2, 1), dgroups)  # G, K, C_out/G
     return _weight_from_matrices(dwm, geo, layout)

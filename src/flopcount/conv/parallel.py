@@ -6,8 +6,9 @@ GIL while it copies numeric arrays, so splitting one copy into slabs and handing
 thread pool (`concurrent.futures.ThreadPoolExecutor`) runs them in parallel.
 
 Thread count: the CPUs this process may run on (``os.sched_getaffinity``), capped by
-``OMP_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS`` when set (so a run limited to one BLAS thread
-copies on one thread too) and by `MAX_THREADS`.
+``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` or ``MKL_NUM_THREADS`` when set (so a run
+limited to one BLAS thread copies on one thread too; `flopcount.conv.blas` splits MKL's
+GEMMs over these threads as well) and by `MAX_THREADS`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def thread_count() -> int:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:
             cpus = min(cpus, int(value))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopcount.conv import blas
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias
 
@@ -33,6 +34,11 @@ KRON_G = np.kron(G_MATRIX, G_MATRIX)  # (16, 9): (i*4 + j, a*3 + b) -> G[i,a] G[
 # GEMMs lose to `gemm` (benchmarks/conv.py, one thread: 8 x 512 x 7 x 7, 128 tiles, 116
 # against 129 GFLOP/s; 1 x 192 x 24 x 24, 144 tiles, 125 against 112).
 MIN_TILES = 144
+# On MKL's GEMM (flopcount.conv.blas) the 16 batched GEMMs run faster and F(2x2) wins from
+# fewer tiles (one thread, channels_first, an A/B of the two methods: 8 x 512 x 7 x 7, 128
+# tiles, 92 against 84 GFLOP/s, and 105-120 against 92-108 in three benchmarks/conv.py runs;
+# 2 x 256 x 14 x 14, 98 tiles, 101 against 82; 4 x 512 x 7 x 7, 64 tiles, 76 against 77).
+MIN_TILES_MKL = 96
 MIN_CHANNELS = 192  # narrower and the transforms cost more than they save (benchmarks/conv.py)
 
 
@@ -54,7 +60,8 @@ def worthwhile(geo: ConvGeometry, layout: Layout) -> bool:
     """
     th, tw = _tiles(geo)
     narrow = min(geo.in_channels, geo.out_channels) // geo.groups
-    return geo.batch * th * tw >= MIN_TILES and narrow >= MIN_CHANNELS
+    least = MIN_TILES_MKL if blas.blas_backend() == "mkl" else MIN_TILES
+    return geo.batch * th * tw >= least and narrow >= MIN_CHANNELS
 
 
 def _tiles(geo: ConvGeometry) -> tuple[int, int]:
@@ -73,9 +80,13 @@ def filter_transform(
     kron = kron.astype(w.dtype)  # (i*t + j, a*3 + b) -> G[i,a] G[j,b]
     p, c_out, g = kron.shape[0], geo.out_channels, geo.groups
     if layout == "channels_last":
-        u = (kron @ w.reshape(9, -1)).reshape(p, -1, g, c_out // g)  # P, C_in/G, G, C_out/G
+        u = blas.matmul(kron, w.reshape(9, -1)).reshape(
+            p, -1, g, c_out // g
+        )  # P, C_in/G, G, C_out/G
         return u.transpose(0, 2, 1, 3)
-    u = kron @ w.reshape(-1, 9).T  # P, C_out * C_in/G (BLAS reads the transpose in place)
+    u = blas.matmul(
+        kron, w.reshape(-1, 9).T
+    )  # P, C_out * C_in/G (BLAS reads the transpose in place)
     return u.reshape(p, g, c_out // g, -1).transpose(0, 1, 3, 2)
 
 
@@ -151,6 +162,6 @@ def forward(
     """F(2x2, 3x3) convolution. x: (N, C_in, H, W) or (N, H, W, C_in); w: (C_out, C_in/G,
     3, 3) or (3, 3, C_in/G, C_out); b: (C_out,) or None. Returns the layout's output."""
     v = input_transform(x, geo, layout)  # 16, G, N*T, C_in/G
-    m = np.matmul(v, filter_transform(w, geo, layout))  # 16, G, N*T, C_out/G
+    m = blas.matmul(v, filter_transform(w, geo, layout))  # 16, G, N*T, C_out/G
     m = m.transpose(0, 2, 1, 3).reshape(16, -1, geo.out_channels)  # 16, N*T, C_out
     return add_bias(output_transform(m, geo, layout), b, layout)

@@ -4,7 +4,7 @@ Every 4x4 output tile is ``Y = A^T [(G g G^T) * (B^T d B)] A`` for the 6x6 input
 (tiles overlap by 2) and 3x3 filter g (Lavin & Gray, "Fast Algorithms for Convolutional
 Neural Networks", arXiv:1509.09308, section 4.2). Summed over input channels, the 36
 elementwise products become 36 GEMMs of (tiles x C_in) @ (C_in x C_out), done as ONE batched
-``np.matmul``: 36 multiplies per tile and channel pair instead of 16 * 9 = 144.
+`blas.matmul`: 36 multiplies per tile and channel pair instead of 16 * 9 = 144.
 
 The transforms are matrix products too, so BLAS runs them instead of element-wise NumPy
 loops: with tiles flattened row-major, ``vec(B^T d B) = kron(B^T, B^T) vec(d)``, so the input
@@ -33,7 +33,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from flopcount.conv import parallel
+from flopcount.conv import blas, parallel
 from flopcount.conv.geometry import ConvGeometry, Layout
 from flopcount.conv.layouts import add_bias
 from flopcount.conv.toomcook import winograd_matrices
@@ -120,21 +120,21 @@ def _block(
     d = work[:c_size].reshape(36, -1)  # tile positions, tiles * C_in
     parallel.copyto(d.reshape(6, 6, nb, rows, tw, -1), _tile_view(xpad, block, tw))  # by a
     v = work[c_size : 2 * c_size].reshape(36, -1)
-    np.matmul(KRON_B.astype(xpad.dtype), d, out=v)  # B^T d B
+    blas.matmul(KRON_B.astype(xpad.dtype), d, out=v)  # B^T d B
     v_groups = v.reshape(36, tiles, g, -1).transpose(0, 2, 1, 3)  # 36, G, tiles, C_in/G
     m = work[:k_size].reshape(36, tiles, k)  # d is no longer needed
     if k_size > c_size:  # would overlap v
         m = work[2 * c_size : 2 * c_size + k_size].reshape(36, tiles, k)
-    np.matmul(v_groups, u, out=m.reshape(36, tiles, g, -1).transpose(0, 2, 1, 3))
+    blas.matmul(v_groups, u, out=m.reshape(36, tiles, g, -1).transpose(0, 2, 1, 3))
     kron = KRON_A.astype(m.dtype)
     y = work[-16 * tiles * k :]  # after every other array (see `forward`)
     if layout == "channels_first":  # tile outputs innermost: the assembly copies runs of 4
-        np.matmul(m.reshape(36, -1).T, kron.T, out=y.reshape(-1, 16))  # tiles * C_out, i * j
+        blas.matmul(m.reshape(36, -1).T, kron.T, out=y.reshape(-1, 16))  # tiles * C_out, i * j
         target = full[n0:n1, :, TILE * r0 : TILE * r1].reshape(nb, k, rows, TILE, tw, TILE)
         tiles_out = y.reshape(nb, rows, tw, k, TILE, TILE).transpose(0, 3, 1, 4, 2, 5)
         parallel.copyto(target, tiles_out, axis=1)  # split by output channel
     else:  # channels innermost
-        np.matmul(kron, m.reshape(36, -1), out=y.reshape(16, -1))  # i * j, tiles * C_out
+        blas.matmul(kron, m.reshape(36, -1), out=y.reshape(16, -1))  # i * j, tiles * C_out
         target = full[n0:n1, TILE * r0 : TILE * r1].reshape(nb, rows, TILE, tw, TILE, k)
         tiles_out = y.reshape(TILE, TILE, nb, rows, tw, k).transpose(2, 3, 0, 4, 1, 5)
         parallel.copyto(target, tiles_out, axis=1)  # split by tile row
