@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -177,15 +178,30 @@ def test_fallbacks_to_numpy() -> None:
 
 
 def test_numpy_backend_never_calls_mkl(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[object] = []
-    monkeypatch.setattr(blas, "_execute", lambda *args: calls.append(args))
+    calls: list[str] = []
+    single, execute = blas._single_call, blas._execute
+
+    def spy_single(*args: Any) -> bool:
+        done = single(*args)
+        calls.extend(["single"] if done else [])
+        return done
+
+    def spy_execute(*args: Any) -> None:
+        calls.append("planned")
+        execute(*args)
+
+    monkeypatch.setattr(blas, "_single_call", spy_single)
+    monkeypatch.setattr(blas, "_execute", spy_execute)
     a, b = _random((4, 3), np.float32, 0), _random((3, 2), np.float32, 1)
     with use_blas("numpy"):
         np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-6)
+        np.testing.assert_allclose(blas.matmul(a[None], b)[0], a @ b, rtol=1e-6)
     assert calls == []
     with use_blas("mkl"):
-        blas.matmul(a, b)
-    assert len(calls) == 1
+        np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-6)  # one direct call
+        np.testing.assert_allclose(blas.matmul(a.T.T[::1], b), a @ b, rtol=1e-6)
+        np.testing.assert_allclose(blas.matmul(a[None], b)[0], a @ b, rtol=1e-6)  # batched
+    assert calls == ["single", "single", "planned"]
 
 
 def test_backend_from_env_and_set(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -120,3 +120,18 @@ def test_winograd_keeps_nan_and_inf_within_their_tiles(method: str, tile: int) -
     assert not finite[0, 0] and not finite[-1, -1]
     assert finite[:tile, tile:].all() and finite[tile:, :tile].all()  # the untouched tiles
     np.testing.assert_allclose(out[0, 0][finite], 9.0, rtol=1e-12)  # nine ones per window
+
+
+def test_geometry_is_memoised_but_errors_are_not() -> None:
+    from flopcount.conv.geometry import ConvGeometry
+
+    args = {"stride": 2, "padding": ((1, 0), (0, 1)), "groups": 2}
+    first = ConvGeometry.from_shapes((1, 4, 9, 9), (6, 2, 3, 3), **args)
+    assert ConvGeometry.from_shapes((1, 4, 9, 9), (6, 2, 3, 3), **args) is first
+    # a list is unhashable: validated without the memo, to an equal geometry
+    listed = ConvGeometry.from_shapes([1, 4, 9, 9], [6, 2, 3, 3], stride=[2, 2],
+                                      padding=[[1, 0], [0, 1]], groups=2)  # fmt: skip
+    assert listed == first and first.out_spatial == ((9 + 1 - 3) // 2 + 1,) * 2
+    for _ in range(2):  # an invalid call raises every time, never memoised
+        with pytest.raises(ConvError, match="groups=3 does not divide"):
+            ConvGeometry.from_shapes((1, 4, 9, 9), (6, 2, 3, 3), groups=3)

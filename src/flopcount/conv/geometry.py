@@ -77,6 +77,10 @@ def normalize_padding(
     return tuple((int(p[0]), int(p[1])) for p in pairs_in)
 
 
+_MEMO: dict[tuple[object, ...], ConvGeometry] = {}
+_MEMO_SIZE = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class ConvGeometry:
     """Shapes of one (possibly transposed, grouped, dilated) N-d convolution.
@@ -163,8 +167,36 @@ class ConvGeometry:
         Shapes: ``x`` is (N, C_in, *spatial) or (N, *spatial, C_in) by ``layout``; ``w`` is
         (C_out, C_in/groups, *kernel) / (*kernel, C_in/groups, C_out) for a convolution and
         (C_in, C_out/groups, *kernel) / (*kernel, C_out/groups, C_in) when ``transposed``.
+        Valid geometries are memoised (the object is frozen): a layer called again skips the
+        checks, which cost about as much as the GEMM of a small layer.
         """
-        x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+        key = (tuple(x_shape), tuple(w_shape), stride, padding, dilation, groups, layout,
+               transposed, output_padding)  # fmt: skip
+        try:
+            return _MEMO[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable argument (a list): validate without the memo
+            return cls._validated(*key)  # type: ignore[arg-type]
+        geo = _MEMO[key] = cls._validated(*key)  # type: ignore[arg-type]
+        if len(_MEMO) > _MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]  # the oldest entry
+        return geo
+
+    @classmethod
+    def _validated(
+        cls,
+        x_shape: tuple[int, ...],
+        w_shape: tuple[int, ...],
+        stride: IntOrTuple,
+        padding: PaddingArg,
+        dilation: IntOrTuple,
+        groups: int,
+        layout: Layout,
+        transposed: bool,
+        output_padding: IntOrTuple,
+    ) -> ConvGeometry:
+        """`from_shapes` without the memo."""
         if layout not in ("channels_first", "channels_last"):
             raise ConvError(f"layout={layout!r}: use 'channels_first' or 'channels_last'")
         if len(x_shape) not in (3, 4, 5):
