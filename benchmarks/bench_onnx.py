@@ -14,7 +14,7 @@ flopcount's modules are byte-compiled first, as ``pip install`` compiles an inst
 (and compiled onnx-tool's): otherwise, in a checkout run with ``PYTHONDONTWRITEBYTECODE``, each
 child would compile every flopcount module it imports from source.
 
-    PYTHONPATH=src python benchmarks/bench_onnx.py [--repeat 3] [--workdir DIR]
+    PYTHONPATH=src python benchmarks/bench_onnx.py [--repeat 7] [--workdir DIR]
         [--onnx-tool-python /path/to/python]
 
 onnx-tool conflicts with nothing here but is not a flopcount dependency: install it into any
@@ -114,11 +114,20 @@ def run(python: str, code: str, path: Path, env: dict[str, str]) -> dict[str, fl
     return result
 
 
-def measure(python: str, code: str, path: Path, repeat: int) -> dict[str, float]:
-    """Median wall time and the largest peak RSS over ``repeat`` fresh processes."""
+def measure_pair(tools: list[tuple[str, str]], path: Path, repeat: int) -> list[dict[str, float]]:
+    """For each ``(python, code)`` tool: median wall time and largest peak RSS over ``repeat``
+    fresh processes, the tools' runs interleaved (a drift of the shared machine's speed then
+    falls on every tool alike)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
-    runs = [run(python, code, path, env) for _ in range(repeat)]
+    runs: list[list[dict[str, float]]] = [[] for _ in tools]
+    for _ in range(repeat):
+        for samples, (python, code) in zip(runs, tools):
+            samples.append(run(python, code, path, env))
+    return [_summary(samples) for samples in runs]
+
+
+def _summary(runs: list[dict[str, float]]) -> dict[str, float]:
     return {
         "wall_s": statistics.median(r["wall_s"] for r in runs),
         "inner_s": statistics.median(r["inner_s"] for r in runs),
@@ -147,7 +156,7 @@ def onnx_tool_python(given: str | None) -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/flopcount-onnx-bench"))
     parser.add_argument("--onnx-tool-python", default=None)
     parser.add_argument("--models", nargs="*", default=list(MODELS))
@@ -164,10 +173,12 @@ def main() -> None:
     for name in args.models:
         path = export(name, args.workdir)
         size = path.stat().st_size / 2**20
-        ours = measure(sys.executable, FLOPCOUNT_RUN, path, args.repeat)
+        tools = [(sys.executable, FLOPCOUNT_RUN)]
+        tools += [(other, ONNX_TOOL_RUN)] if other is not None else []
+        ours, *others = measure_pair(tools, path, args.repeat)
         rows = [("flopcount", ours)]
-        if other is not None:
-            theirs = measure(other, ONNX_TOOL_RUN, path, args.repeat)
+        if others:
+            theirs = others[0]
             rows.append(("onnx-tool", theirs))
             ratios.append((name, *(theirs[k] / ours[k] for k in ("wall_s", "inner_s", "rss_mb"))))
         for tool, r in rows:
