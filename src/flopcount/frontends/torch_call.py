@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import torch
 
-from flopcount.frontends.torch_specs import TensorTable, dtype_name
+from flopcount.frontends.torch_specs import TensorTable, dtype_name, tensor_arguments
 from flopcount.ir import Node, TensorSpec
 
 __all__ = [
@@ -159,18 +159,8 @@ class OpCall:
 
     def unsupported(self) -> Node:
         """The node of an op no lowering knows: ``aten.<name>``, reported as unsupported."""
-        inputs = [self.spec(v) for v in _tensor_args(self.args.values())]
+        inputs = [self.spec(v) for v in tensor_arguments(self.args.values())]
         return self.node(f"{self.func.namespace}.{self.op_name}", inputs, self.outputs())
-
-
-def _tensor_args(values: Any) -> list[torch.Tensor]:
-    found: list[torch.Tensor] = []
-    for value in values:
-        if isinstance(value, torch.Tensor):
-            found.append(value)
-        elif isinstance(value, (list, tuple)):
-            found.extend(v for v in value if isinstance(v, torch.Tensor))
-    return found
 
 
 def ints(value: Any, count: int, default: Sequence[int] = ()) -> list[int]:

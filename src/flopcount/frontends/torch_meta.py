@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from flopcount.frontends.torch_specs import tensor_arguments
+
 __all__ = ["ANY_DTYPE", "SHORTCUTS", "meta_shortcut"]
 
 aten = torch.ops.aten
@@ -194,16 +196,6 @@ ANY_DTYPE: dict[Any, Callable[..., Any]] = {
 _FACTORIES = (aten.arange.default, aten.arange.start, aten.arange.start_step)
 
 
-def _tensors(args: Sequence[Any]) -> list[torch.Tensor]:
-    found = []
-    for arg in args:
-        if isinstance(arg, torch.Tensor):
-            found.append(arg)
-        elif isinstance(arg, (list, tuple)):
-            found.extend(t for t in arg if isinstance(t, torch.Tensor))
-    return found
-
-
 def meta_shortcut(
     func: Any, args: Sequence[Any], kwargs: dict[str, Any]
 ) -> Callable[[], Any] | None:
@@ -212,7 +204,7 @@ def meta_shortcut(
     Only when every tensor argument is a meta tensor (floating point for `SHORTCUTS`) and no
     ``out=`` is given.
     """
-    tensors = _tensors(args)
+    tensors = tensor_arguments(args)
     if func in _FACTORIES:
         device = kwargs.get("device")
         on_meta = device is not None and torch.device(device).type == "meta"

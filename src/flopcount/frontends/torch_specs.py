@@ -13,7 +13,7 @@ these; anything else (ints, strings, ``None``) is passed through unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -104,6 +104,18 @@ class TensorTable:
             spec = TensorSpec(shape_of(tensor), dtype, name, kind)
             self._seen[tensor] = (kind, name, spec)
         return spec
+
+
+def tensor_arguments(values: Iterable[Any]) -> list[torch.Tensor]:
+    """The tensors among an op's arguments, and inside its list/tuple arguments (one level:
+    ``aten.cat``'s tensor list), in order."""
+    found: list[torch.Tensor] = []
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(v for v in value if isinstance(v, torch.Tensor))
+    return found
 
 
 def iter_tensors(value: Any) -> Iterator[torch.Tensor]:
