@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flopcount.conv.geometry import ConvGeometry
 from flopcount.frontends.onnx_fastrules import (
     FLOAT_TYPES,
     NUMBER_TYPES,
@@ -64,15 +65,33 @@ def _spatial(attrs: dict[str, Any], sizes: Shape, kernel: Sequence[int]) -> Shap
         pads = [0] * 2 * n
     if (len(pads), len(strides), len(dilations), len(kernel)) != (2 * n, n, n, n):
         raise NotFastError("window attributes of the wrong length")
-    out = []
     for i in range(n):
         room = sizes[i] + pads[i] + pads[i + n] - ((kernel[i] - 1) * dilations[i] + 1)
         if min(strides[i], dilations[i], kernel[i]) < 1 or room < 0 or min(pads) < 0:
             raise NotFastError("a window larger than its padded input")
         if attrs.get("ceil_mode", 0) and room % strides[i]:
             raise NotFastError("ceil_mode rounding")
-        out.append(room // strides[i] + 1)
-    return tuple(out)
+    return _out_spatial(sizes, kernel, pads, strides, dilations)
+
+
+def _out_spatial(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    pads: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    output_padding: Sequence[int] | None = None,
+) -> Shape:
+    """Output sizes by `ConvGeometry.out_spatial`, the one place that formula lives (ONNX
+    ``pads`` order: every begin, then every end); ``output_padding`` given: transposed."""
+    n = len(sizes)
+    geo = ConvGeometry(
+        batch=1, in_channels=1, out_channels=1, in_spatial=tuple(sizes), kernel=tuple(kernel),
+        stride=tuple(strides), padding=tuple((pads[i], pads[i + n]) for i in range(n)),
+        dilation=tuple(dilations), transposed=output_padding is not None,
+        output_padding=tuple(output_padding or ()),
+    )  # fmt: skip
+    return geo.out_spatial
 
 
 def conv(node: Any, attrs: dict[str, Any], ins: Ins) -> Outs:
@@ -161,11 +180,7 @@ def conv_transpose(node: Any, attrs: dict[str, Any], ins: Ins) -> Outs:
     extra = int_list(attrs, "output_padding") or [0] * n
     if (len(pads), len(strides), len(dilations), len(extra)) != (2 * n, n, n, n):
         raise NotFastError("ConvTranspose attributes of the wrong length")
-    out = [
-        strides[i] * (x[2 + i] - 1) + extra[i] + (w[2 + i] - 1) * dilations[i] + 1
-        - pads[i] - pads[i + n]
-        for i in range(n)
-    ]  # fmt: skip
+    out = _out_spatial(x[2:], w[2:], pads, strides, dilations, extra)
     if min(out, default=1) < 1 or min(strides + dilations, default=1) < 1:
         raise NotFastError("ConvTranspose to an empty output")
     return [(dtype, (x[0], w[1] * group, *out))]
