@@ -135,3 +135,7 @@ def test_geometry_is_memoised_but_errors_are_not() -> None:
     for _ in range(2):  # an invalid call raises every time, never memoised
         with pytest.raises(ConvError, match="groups=3 does not divide"):
             ConvGeometry.from_shapes((1, 4, 9, 9), (6, 2, 3, 3), groups=3)
+    ConvGeometry.from_shapes((1, 4, 9, 9), (6, 4, 3, 3), stride=1)
+    for stride in (True, (1, True)):  # equal to 1 and (1, 1) as keys, but not valid strides
+        with pytest.raises(ConvError, match="stride"):
+            ConvGeometry.from_shapes((1, 4, 9, 9), (6, 4, 3, 3), stride=stride)

@@ -16,10 +16,11 @@ and for the transposed convolution (the same guide, relationship 14 generalised;
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 from flopcount.errors import ConvError
 
@@ -75,10 +76,6 @@ def normalize_padding(
     if any(v < 0 for p in pairs_in for v in p):
         raise ConvError(f"padding={padding!r}: padding must be >= 0")
     return tuple((int(p[0]), int(p[1])) for p in pairs_in)
-
-
-_MEMO: dict[tuple[object, ...], ConvGeometry] = {}
-_MEMO_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +167,11 @@ class ConvGeometry:
         Valid geometries are memoised (the object is frozen): a layer called again skips the
         checks, which cost about as much as the GEMM of a small layer.
         """
-        key = (tuple(x_shape), tuple(w_shape), stride, padding, dilation, groups, layout,
-               transposed, output_padding)  # fmt: skip
-        try:
-            return _MEMO[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable argument (a list): validate without the memo
-            return cls._validated(*key)  # type: ignore[arg-type]
-        geo = _MEMO[key] = cls._validated(*key)  # type: ignore[arg-type]
-        if len(_MEMO) > _MEMO_SIZE:
-            del _MEMO[next(iter(_MEMO))]  # the oldest entry
-        return geo
+        args = (tuple(x_shape), tuple(w_shape), stride, padding, dilation, groups, layout,
+                output_padding, transposed)  # fmt: skip
+        if _exact(args[:-1]) and type(transposed) is bool:
+            return _memoised(*args)
+        return cls._validated(*args)  # type: ignore[arg-type]
 
     @classmethod
     def _validated(
@@ -193,8 +183,8 @@ class ConvGeometry:
         dilation: IntOrTuple,
         groups: int,
         layout: Layout,
-        transposed: bool,
         output_padding: IntOrTuple,
+        transposed: bool,
     ) -> ConvGeometry:
         """`from_shapes` without the memo."""
         if layout not in ("channels_first", "channels_last"):
@@ -285,3 +275,20 @@ class ConvGeometry:
                 f"output would be empty ({self.out_spatial}) for x {x_shape}, w {w_shape}, "
                 f"padding {self.padding}: reduce the padding"
             )
+
+
+def _exact(values: tuple[object, ...]) -> bool:
+    """Every value an int, a str, or a tuple of them (nested). Such arguments compare equal
+    only when they are the same values of the same types (``1 == True == np.int64(1)``
+    otherwise), so a memo hit stands for a call that validation accepted."""
+    for value in values:
+        kind = type(value)
+        if not (kind is int or kind is str or (kind is tuple and _exact(value))):  # type: ignore[arg-type]
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _memoised(*args: Any) -> ConvGeometry:
+    """`ConvGeometry._validated`, memoised (the geometry is frozen; errors are not cached)."""
+    return ConvGeometry._validated(*args)

@@ -113,12 +113,12 @@ def _zoo(name: str, opts: LoadOptions) -> Graph:
 
     entry = zoo.get(name)
     sizes = {"batch": opts.batch, "seq": opts.seq, "image_size": opts.image_size}
-    reuse = opts.built is not None and entry.size_independent
-    model = opts.built.get(name) if reuse and opts.built is not None else None
+    cache = opts.built if entry.size_independent else None
+    model = None if cache is None else cache.get(name)
     if model is None:
         model = entry.build(**sizes)
-        if reuse and opts.built is not None:
-            opts.built[name] = model
+        if cache is not None:
+            cache[name] = model
     inputs = entry.example_inputs(**sizes)
     graph = _lower_torch(model, tuple(opts.input_shapes) or inputs, opts)
     graph.name = f"zoo:{name}"
